@@ -1,0 +1,129 @@
+//! The JSON query API. Handlers parse, call the query layer off the async
+//! executor, and map its typed errors to statuses in one place.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use glassbox_query::{self as query, QueryError};
+use glassbox_store::Store;
+use glassbox_store::sqlite::SqliteStore;
+use serde::Serialize;
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+pub fn router(store: Arc<SqliteStore>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/traces", get(traces))
+        .route("/api/v1/traces/{trace_id}", get(trace))
+        .route("/api/v1/sessions/{session_id}", get(session))
+        .route("/api/v1/metrics", get(metrics))
+        .route("/api/v1/logs", get(logs))
+        .route("/api/v1/otel-metrics/{name}", get(otel_metric))
+        .fallback(not_found)
+        .with_state(store)
+}
+
+/// `{"error":{"code","message"}}` with a fitting status.
+struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: &'a str,
+            message: &'a str,
+        }
+        (self.0, Json(Body { error: Inner { code: self.1, message: &self.2 } })).into_response()
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match &e {
+            QueryError::BadParam { .. } => ApiError(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string()),
+            QueryError::NotFound(_) => ApiError(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            QueryError::Store(_) => {
+                tracing::error!(error = %e, "query failed");
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            }
+        }
+    }
+}
+
+fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+    p.map(|Query(q)| q)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, "invalid_parameter", format!("invalid query string: {}", e.body_text())))
+}
+
+/// Runs a blocking query on the blocking pool.
+async fn run<T: Serialize + Send + 'static>(
+    store: Arc<SqliteStore>,
+    f: impl FnOnce(&dyn Store) -> Result<T, QueryError> + Send + 'static,
+) -> Result<Json<T>, ApiError> {
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map(Json)
+        .map_err(ApiError::from)
+}
+
+async fn readyz(State(store): State<Arc<SqliteStore>>) -> Response {
+    let ok = run(store, |s| Ok(s.list_traces(&Default::default(), 1, None).is_ok())).await;
+    match ok {
+        Ok(Json(true)) => (StatusCode::OK, "ready\n").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "store not readable\n").into_response(),
+    }
+}
+
+async fn traces(State(store): State<Arc<SqliteStore>>, p: Params) -> Result<impl IntoResponse, ApiError> {
+    let q = query::TracesQuery::from_params(&params(p)?)?;
+    run(store, move |s| query::list_traces(s, &q)).await
+}
+
+async fn trace(State(store): State<Arc<SqliteStore>>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    run(store, move |s| query::get_trace(s, &id)).await
+}
+
+async fn session(State(store): State<Arc<SqliteStore>>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    #[derive(Serialize)]
+    struct Session {
+        session_id: String,
+        traces: Vec<query::TraceSummary>,
+    }
+    run(store, move |s| Ok(Session { traces: query::session(s, &id)?, session_id: id })).await
+}
+
+async fn metrics(State(store): State<Arc<SqliteStore>>, p: Params) -> Result<impl IntoResponse, ApiError> {
+    let q = query::MetricsQuery::from_params(&params(p)?)?;
+    run(store, move |s| query::metrics(s, &q)).await
+}
+
+async fn logs(State(store): State<Arc<SqliteStore>>, p: Params) -> Result<impl IntoResponse, ApiError> {
+    #[derive(Serialize)]
+    struct Logs<T> {
+        logs: T,
+    }
+    let q = query::LogsQuery::from_params(&params(p)?)?;
+    run(store, move |s| Ok(Logs { logs: query::logs(s, &q)? })).await
+}
+
+async fn otel_metric(State(store): State<Arc<SqliteStore>>, Path(name): Path<String>, p: Params) -> Result<impl IntoResponse, ApiError> {
+    let q = query::OtelMetricQuery::from_params(&name, &params(p)?)?;
+    run(store, move |s| query::otel_metric(s, &q)).await
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no route for {}; see /api/v1/traces, /api/v1/metrics", uri.path()))
+}

@@ -1,0 +1,87 @@
+use glassbox_model::{Span, TraceId};
+
+/// Filters shared by trace listing and aggregation. `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from_ns: Option<u64>,
+    pub to_ns: Option<u64>,
+    pub service: Option<String>,
+    pub model: Option<String>,
+    /// "ok" or "error".
+    pub status: Option<String>,
+    pub user: Option<String>,
+    pub session: Option<String>,
+    pub release: Option<String>,
+    pub prompt_version: Option<String>,
+    /// Substring searched in trace and span names and message content.
+    pub q: Option<String>,
+}
+
+/// Position after the last trace of a page: (start time, trace id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceCursor {
+    pub start_ns: u64,
+    pub trace_id: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TraceRow {
+    pub trace_id: Vec<u8>,
+    pub name: Option<String>,
+    pub service: Option<String>,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub span_count: u64,
+    pub error_count: u64,
+    pub tool_calls: u64,
+    pub tool_errors: u64,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub release: Option<String>,
+    pub prompt_version: Option<String>,
+    pub environment: Option<String>,
+}
+
+/// One deduplicated model call.
+#[derive(Debug, Clone, Default)]
+pub struct CallRow {
+    pub call_id: i64,
+    pub trace_id: Option<Vec<u8>>,
+    pub span_id: Option<Vec<u8>>,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub service: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    /// Pico-USD; `None` when unpriced.
+    pub cost_pico: Option<i64>,
+    pub failed: bool,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub release: Option<String>,
+    pub prompt_version: Option<String>,
+}
+
+/// A span as stored: the full record plus which model call it reports.
+#[derive(Debug, Clone)]
+pub struct StoredSpan {
+    pub span: Span,
+    /// The model call this span reports, if any.
+    pub call_id: Option<i64>,
+    /// True when this span is the call's primary (counted) report.
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub from_ns: Option<u64>,
+    pub to_ns: Option<u64>,
+    pub trace_id: Option<TraceId>,
+    pub event_name: Option<String>,
+    pub session: Option<String>,
+    pub limit: usize,
+}

@@ -1,0 +1,178 @@
+//! The embedded store: SQLite (bundled) in WAL mode.
+//!
+//! One writer thread owns the only write connection and group-commits every
+//! batch that is waiting into one transaction with `synchronous = FULL`, so an
+//! acknowledged batch survives `kill -9` and power loss while many concurrent
+//! exporters share one fsync. Readers use their own connections and never
+//! block the writer.
+
+mod content;
+mod read;
+mod schema;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{StoreError, WriteBatch};
+
+pub use schema::{MIGRATIONS, current_version};
+
+const DB_FILE: &str = "glassbox.db";
+/// Batches waiting for the writer; beyond this, writers are told to back off.
+const QUEUE_DEPTH: usize = 64;
+const READERS: usize = 4;
+
+struct Job {
+    batch: WriteBatch,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// Returned when the write queue is full: retry later.
+#[derive(Debug, thiserror::Error)]
+#[error("the write queue is full ({0} batches waiting)")]
+pub struct QueueFull(pub usize);
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir`, migrating its schema.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Open {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let mut conn = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: the WAL is fsynced at every commit, so an acknowledged batch survives power loss.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
+        conn.pragma_update(None, "cache_size", -65536)?;
+        schema::migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                c.pragma_update(None, "cache_size", -32768)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("glassbox-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        Ok(Self { path: dir.to_path_buf(), jobs: tx, readers, next_reader: AtomicUsize::new(0) })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues `batch` and resolves once it is committed. Fails fast with
+    /// [`QueueFull`] instead of queueing without bound.
+    pub fn try_write(
+        &self,
+        batch: WriteBatch,
+    ) -> Result<impl std::future::Future<Output = Result<(), StoreError>> + use<>, QueueFull> {
+        let permit = self.jobs.try_reserve().map_err(|_| QueueFull(QUEUE_DEPTH))?;
+        let (done, wait) = oneshot::channel();
+        permit.send(Job { batch, done });
+        Ok(async move { wait.await.unwrap_or(Err(StoreError::Closed)) })
+    }
+
+    /// Queues `batch`, waiting for room, and resolves once it is committed.
+    pub async fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let (done, wait) = oneshot::channel();
+        self.jobs.send(Job { batch, done }).await.map_err(|_| StoreError::Closed)?;
+        wait.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Runs `f` on a read connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Ok(conn) = self.readers[(start + i) % n].try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[start % n].lock().map_err(|_| StoreError::Closed)?;
+        f(&conn)
+    }
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    let mut seen = write::SeenHashes::default();
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        let mut items = jobs[0].batch.len();
+        while items < 50_000 {
+            match rx.try_recv() {
+                Ok(job) => {
+                    items += job.batch.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&mut conn, &jobs, &mut seen);
+        for (job, result) in jobs.into_iter().zip(results) {
+            let _ = job.done.send(result);
+        }
+    }
+    tracing::debug!("writer stopped");
+}
+
+/// One transaction for all waiting batches; each batch in its own savepoint so
+/// one bad batch does not sink the others.
+fn commit_group(conn: &mut Connection, jobs: &[Job], seen: &mut write::SeenHashes) -> Vec<Result<(), StoreError>> {
+    let mut attempt = || -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let sp = tx.savepoint()?;
+            let r = write::apply(&sp, &job.batch, seen);
+            match r {
+                Ok(()) => {
+                    sp.commit()?;
+                    results.push(Ok(()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "batch failed and was rolled back");
+                    drop(sp);
+                    seen.forget();
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(results)
+    };
+    match attempt() {
+        Ok(r) => r,
+        Err(e) => {
+            // Hashes remembered from the rolled-back transaction are not on disk.
+            seen.forget();
+            tracing::error!(error = %e, "commit failed; {} batches refused", jobs.len());
+            jobs.iter().map(|_| Err(StoreError::Corrupt(format!("commit failed: {e}")))).collect()
+        }
+    }
+}

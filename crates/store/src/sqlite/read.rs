@@ -1,0 +1,455 @@
+//! The read side of the SQLite store.
+
+use glassbox_model::{
+    LogRecord, MetricPoint, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
+};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+
+use super::SqliteStore;
+use super::content;
+use super::write::{LogDetail, MetricDetail, SpanDetail};
+use crate::{CallRow, Filter, LogFilter, Store, StoreError, StoredSpan, TraceCursor, TraceRow};
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+const TRACE_COLUMNS: &str = "t.trace_id, t.name, t.service, t.start_ns, t.end_ns, t.span_count, t.error_count, t.tool_calls, t.tool_errors, t.user_id, t.session_id, t.release, t.prompt_version, t.environment";
+
+fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
+    Ok(TraceRow {
+        trace_id: r.get(0)?,
+        name: r.get(1)?,
+        service: r.get(2)?,
+        start_ns: u(r.get(3)?),
+        end_ns: u(r.get(4)?),
+        span_count: u(r.get(5)?),
+        error_count: u(r.get(6)?),
+        tool_calls: u(r.get(7)?),
+        tool_errors: u(r.get(8)?),
+        user_id: r.get(9)?,
+        session_id: r.get(10)?,
+        release: r.get(11)?,
+        prompt_version: r.get(12)?,
+        environment: r.get(13)?,
+    })
+}
+
+const CALL_COLUMNS: &str = "c.call_id, c.trace_id, c.span_id, c.start_ns, c.end_ns, c.service, c.provider, c.model, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.cost_pico, c.failed, c.user_id, c.session_id, c.release, c.prompt_version";
+
+fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
+    Ok(CallRow {
+        call_id: r.get(0)?,
+        trace_id: r.get(1)?,
+        span_id: r.get(2)?,
+        start_ns: u(r.get(3)?),
+        end_ns: u(r.get(4)?),
+        service: r.get(5)?,
+        provider: r.get(6)?,
+        model: r.get(7)?,
+        input_tokens: u(r.get(8)?),
+        output_tokens: u(r.get(9)?),
+        cache_read_tokens: u(r.get(10)?),
+        cache_write_tokens: u(r.get(11)?),
+        cost_pico: r.get(12)?,
+        failed: r.get(13)?,
+        user_id: r.get(14)?,
+        session_id: r.get(15)?,
+        release: r.get(16)?,
+        prompt_version: r.get(17)?,
+    })
+}
+
+/// SQL conditions + parameters for a [`Filter`] applied to the `traces t` table.
+fn trace_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
+    let mut cond: Vec<String> = Vec::new();
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut push = |sql: &str, v: Box<dyn ToSql>, cond: &mut Vec<String>| {
+        args.push(v);
+        cond.push(sql.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(v) = f.from_ns {
+        push("t.start_ns >= ?", Box::new(i(v)), &mut cond);
+    }
+    if let Some(v) = f.to_ns {
+        push("t.start_ns < ?", Box::new(i(v)), &mut cond);
+    }
+    if let Some(v) = &f.service {
+        push("t.service = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.user {
+        push("t.user_id = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.session {
+        push("t.session_id = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.release {
+        push("t.release = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.prompt_version {
+        push("t.prompt_version = ?", Box::new(v.clone()), &mut cond);
+    }
+    match f.status.as_deref() {
+        Some("error") => cond.push("t.error_count > 0".into()),
+        Some("ok") => cond.push("t.error_count = 0".into()),
+        _ => {}
+    }
+    if let Some(v) = &f.model {
+        push(
+            "EXISTS (SELECT 1 FROM model_calls m WHERE m.trace_id = t.trace_id AND m.model = ?)",
+            Box::new(v.clone()),
+            &mut cond,
+        );
+    }
+    if let Some(v) = &f.q {
+        let like = format!("%{}%", v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        push(
+            "(t.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND (s.name LIKE ?X ESCAPE '\\' OR s.tool_name LIKE ?X ESCAPE '\\')))",
+            Box::new(like),
+            &mut cond,
+        );
+        let n = args.len();
+        let last = cond.len() - 1;
+        cond[last] = cond[last].replace("?X", &format!("?{n}"));
+    }
+    (cond, args)
+}
+
+/// SQL conditions for a [`Filter`] applied to the `model_calls c` table.
+fn call_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
+    let mut cond: Vec<String> = Vec::new();
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut push = |sql: &str, v: Box<dyn ToSql>, cond: &mut Vec<String>| {
+        args.push(v);
+        cond.push(sql.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(v) = f.from_ns {
+        push("c.start_ns >= ?", Box::new(i(v)), &mut cond);
+    }
+    if let Some(v) = f.to_ns {
+        push("c.start_ns < ?", Box::new(i(v)), &mut cond);
+    }
+    if let Some(v) = &f.service {
+        push("c.service = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.model {
+        push("c.model = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.user {
+        push("c.user_id = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.session {
+        push("c.session_id = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.release {
+        push("c.release = ?", Box::new(v.clone()), &mut cond);
+    }
+    if let Some(v) = &f.prompt_version {
+        push("c.prompt_version = ?", Box::new(v.clone()), &mut cond);
+    }
+    match f.status.as_deref() {
+        Some("error") => cond.push("c.failed = 1".into()),
+        Some("ok") => cond.push("c.failed = 0".into()),
+        _ => {}
+    }
+    if let Some(v) = &f.q {
+        let like = format!("%{}%", v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        push(
+            "EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = c.trace_id AND t.name LIKE ? ESCAPE '\\')",
+            Box::new(like),
+            &mut cond,
+        );
+    }
+    (cond, args)
+}
+
+fn where_clause(cond: &[String]) -> String {
+    if cond.is_empty() { String::new() } else { format!("WHERE {}", cond.join(" AND ")) }
+}
+
+fn blob_fetcher(conn: &Connection) -> impl FnMut(&content::Hash) -> Option<Vec<u8>> + '_ {
+    move |h| {
+        let data: Vec<u8> = conn
+            .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
+            .ok()?
+            .query_row([&h[..]], |r| r.get(0))
+            .ok()?;
+        content::decompress(&data).ok()
+    }
+}
+
+fn load_resource(conn: &Connection, hash: Option<Vec<u8>>) -> Result<glassbox_model::Attributes, StoreError> {
+    let Some(hash) = hash else { return Ok(Default::default()) };
+    let data: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT json FROM resources WHERE hash = ?1")?
+        .query_row([&hash], |r| r.get(0))
+        .optional()?;
+    match data {
+        Some(d) => {
+            let json = content::decompress(&d).map_err(StoreError::Corrupt)?;
+            serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+        None => Ok(Default::default()),
+    }
+}
+
+impl Store for SqliteStore {
+    fn list_traces(&self, filter: &Filter, limit: usize, cursor: Option<&TraceCursor>) -> Result<Vec<TraceRow>, StoreError> {
+        self.read(|conn| {
+            let (mut cond, mut args) = trace_conditions(filter);
+            if let Some(c) = cursor {
+                args.push(Box::new(i(c.start_ns)));
+                let a = args.len();
+                args.push(Box::new(c.trace_id.clone()));
+                let b = args.len();
+                cond.push(format!("(t.start_ns < ?{a} OR (t.start_ns = ?{a} AND t.trace_id < ?{b}))"));
+            }
+            let sql = format!(
+                "SELECT {TRACE_COLUMNS} FROM traces t {} ORDER BY t.start_ns DESC, t.trace_id DESC LIMIT {}",
+                where_clause(&cond),
+                limit
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            let rows = stmt.query_map(params.as_slice(), trace_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn get_trace(&self, trace_id: &[u8]) -> Result<Option<TraceRow>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(&format!("SELECT {TRACE_COLUMNS} FROM traces t WHERE t.trace_id = ?1"))?
+                .query_row([trace_id], trace_row)
+                .optional()?)
+        })
+    }
+
+    fn trace_spans(&self, trace_id: &[u8]) -> Result<Vec<StoredSpan>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_ns, s.end_ns, s.status, s.scope, s.tool_failed, s.call_id, s.resource_hash, s.detail,
+                        (SELECT m.span_id = s.span_id AND m.trace_id = s.trace_id FROM model_calls m WHERE m.call_id = s.call_id)
+                 FROM spans s WHERE s.trace_id = ?1 ORDER BY s.start_ns, s.span_id",
+            )?;
+            let rows = stmt.query_map([trace_id], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, bool>(9)?,
+                    r.get::<_, Option<i64>>(10)?,
+                    r.get::<_, Option<Vec<u8>>>(11)?,
+                    r.get::<_, Vec<u8>>(12)?,
+                    r.get::<_, Option<bool>>(13)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
+            for row in rows {
+                let (tid, sid, parent, name, kind, start, end, status, scope, tool_failed, call_id, rhash, detail, primary) = row?;
+                let corrupt = |what: &str| StoreError::Corrupt(format!("span {}: {what}", hex_of(&sid)));
+                let json = content::decompress(&detail).map_err(|e| corrupt(&e))?;
+                let mut d: SpanDetail = serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?;
+                let mut fetch = blob_fetcher(conn);
+                content::join_attributes(&mut d.attributes, &mut fetch).map_err(|e| corrupt(&e))?;
+                if let Some(call) = d.model_call.as_mut() {
+                    call.input_messages = content::get_messages(&d.input_refs, &mut fetch).map_err(|e| corrupt(&e))?;
+                    call.output_messages = content::get_messages(&d.output_refs, &mut fetch).map_err(|e| corrupt(&e))?;
+                }
+                let resource = match &rhash {
+                    Some(h) => match resources.get(h) {
+                        Some(r) => r.clone(),
+                        None => {
+                            let r = load_resource(conn, Some(h.clone()))?;
+                            resources.insert(h.clone(), r.clone());
+                            r
+                        }
+                    },
+                    None => Default::default(),
+                };
+                let span = Span {
+                    trace_id: TraceId::from_bytes(&tid).map_err(|e| corrupt(&e.to_string()))?,
+                    span_id: SpanId::from_bytes(&sid).map_err(|e| corrupt(&e.to_string()))?,
+                    parent_span_id: parent.as_deref().map(SpanId::from_bytes).transpose().map_err(|e| corrupt(&e.to_string()))?,
+                    name,
+                    otel_kind: d.otel_kind,
+                    start_unix_nano: u(start),
+                    end_unix_nano: u(end),
+                    status: Status {
+                        code: match status {
+                            1 => StatusCode::Ok,
+                            2 => StatusCode::Error,
+                            _ => StatusCode::Unset,
+                        },
+                        message: d.status_message,
+                    },
+                    scope_name: scope,
+                    scope_version: d.scope_version,
+                    resource,
+                    attributes: d.attributes,
+                    events: d.events,
+                    kind: SpanKind::parse(&kind).unwrap_or_default(),
+                    grouping: d.grouping,
+                    model_call: d.model_call,
+                    tool: d.tool,
+                    tool_failed,
+                };
+                out.push(StoredSpan { span, call_id, primary: primary.unwrap_or(false) });
+            }
+            Ok(out)
+        })
+    }
+
+    fn calls_for_traces(&self, trace_ids: &[Vec<u8>]) -> Result<Vec<CallRow>, StoreError> {
+        if trace_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for chunk in trace_ids.chunks(500) {
+                let marks = (1..=chunk.len()).map(|n| format!("?{n}")).collect::<Vec<_>>().join(",");
+                let sql = format!("SELECT {CALL_COLUMNS} FROM model_calls c WHERE c.trace_id IN ({marks})");
+                let mut stmt = conn.prepare(&sql)?;
+                let params: Vec<&dyn ToSql> = chunk.iter().map(|t| t as &dyn ToSql).collect();
+                for row in stmt.query_map(params.as_slice(), call_row)? {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn scan_calls(&self, filter: &Filter) -> Result<Vec<CallRow>, StoreError> {
+        self.read(|conn| {
+            let (cond, args) = call_conditions(filter);
+            let sql = format!("SELECT {CALL_COLUMNS} FROM model_calls c {}", where_clause(&cond));
+            let mut stmt = conn.prepare(&sql)?;
+            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            let rows = stmt.query_map(params.as_slice(), call_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn scan_traces(&self, filter: &Filter) -> Result<Vec<TraceRow>, StoreError> {
+        self.read(|conn| {
+            let (cond, args) = trace_conditions(filter);
+            let sql = format!("SELECT {TRACE_COLUMNS} FROM traces t {}", where_clause(&cond));
+            let mut stmt = conn.prepare(&sql)?;
+            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            let rows = stmt.query_map(params.as_slice(), trace_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn list_logs(&self, f: &LogFilter) -> Result<Vec<LogRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT time_ns, trace_id, span_id, event_name, severity, resource_hash, detail FROM logs
+                 WHERE (?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) AND (?3 IS NULL OR trace_id = ?3)
+                   AND (?4 IS NULL OR event_name = ?4) AND (?5 IS NULL OR session_id = ?5)
+                 ORDER BY time_ns, id LIMIT ?6",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    f.from_ns.map(i),
+                    f.to_ns.map(i),
+                    f.trace_id.map(|t| t.0.to_vec()),
+                    f.event_name,
+                    f.session,
+                    i64::try_from(f.limit).unwrap_or(i64::MAX)
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<Vec<u8>>>(1)?,
+                        r.get::<_, Option<Vec<u8>>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, i32>(4)?,
+                        r.get::<_, Option<Vec<u8>>>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                    ))
+                },
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (time, tid, sid, event_name, severity, rhash, detail) = row?;
+                let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
+                let mut d: LogDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let mut fetch = blob_fetcher(conn);
+                content::join_attributes(&mut d.attributes, &mut fetch).map_err(StoreError::Corrupt)?;
+                out.push(LogRecord {
+                    time_unix_nano: u(time),
+                    observed_time_unix_nano: d.observed_time_unix_nano,
+                    severity_number: severity,
+                    severity_text: d.severity_text,
+                    event_name,
+                    body: d.body,
+                    trace_id: tid.as_deref().and_then(|t| TraceId::from_bytes(t).ok()),
+                    span_id: sid.as_deref().and_then(|s| SpanId::from_bytes(s).ok()),
+                    scope_name: d.scope_name,
+                    resource: load_resource(conn, rhash)?,
+                    attributes: d.attributes,
+                    grouping: d.grouping,
+                    model_call: d.model_call,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn metric_points(&self, name: &str, from_ns: Option<u64>, to_ns: Option<u64>) -> Result<Vec<MetricPoint>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT time_ns, start_ns, resource_hash, detail FROM metric_points
+                 WHERE name = ?1 AND (?2 IS NULL OR time_ns >= ?2) AND (?3 IS NULL OR time_ns < ?3) ORDER BY time_ns, id",
+            )?;
+            let rows = stmt.query_map(params![name, from_ns.map(i), to_ns.map(i)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<Vec<u8>>>(2)?, r.get::<_, Vec<u8>>(3)?))
+            })?;
+            let mut out = Vec::new();
+            let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
+            for row in rows {
+                let (time, start, rhash, detail) = row?;
+                let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
+                let d: MetricDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let resource = match rhash {
+                    Some(h) => match resources.get(&h) {
+                        Some(r) => r.clone(),
+                        None => {
+                            let r = load_resource(conn, Some(h.clone()))?;
+                            resources.insert(h, r.clone());
+                            r
+                        }
+                    },
+                    None => Default::default(),
+                };
+                out.push(MetricPoint {
+                    name: name.to_owned(),
+                    unit: d.unit,
+                    scope_name: d.scope_name,
+                    start_unix_nano: u(start),
+                    time_unix_nano: u(time),
+                    resource,
+                    attributes: d.attributes,
+                    value: d.value,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

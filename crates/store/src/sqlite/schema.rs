@@ -1,0 +1,154 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`.
+//! Append new migrations; never edit a released one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Each entry upgrades from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: spans, traces, the model-call ledger, logs, metric points, content blobs.
+    r#"
+    CREATE TABLE resources (
+        hash BLOB PRIMARY KEY,
+        json BLOB NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE blobs (
+        hash BLOB PRIMARY KEY,
+        data BLOB NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE spans (
+        trace_id BLOB NOT NULL,
+        span_id BLOB NOT NULL,
+        parent_span_id BLOB,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        service TEXT,
+        model TEXT,
+        tool_name TEXT,
+        tool_failed INTEGER NOT NULL DEFAULT 0,
+        call_id INTEGER,
+        resource_hash BLOB,
+        detail BLOB NOT NULL,
+        PRIMARY KEY (trace_id, span_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX spans_by_parent ON spans (trace_id, parent_span_id);
+
+    CREATE TABLE traces (
+        trace_id BLOB PRIMARY KEY,
+        name TEXT,
+        has_root INTEGER NOT NULL DEFAULT 0,
+        service TEXT,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        span_count INTEGER NOT NULL DEFAULT 0,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        tool_calls INTEGER NOT NULL DEFAULT 0,
+        tool_errors INTEGER NOT NULL DEFAULT 0,
+        user_id TEXT,
+        session_id TEXT,
+        release TEXT,
+        prompt_version TEXT,
+        environment TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX traces_by_start ON traces (start_ns DESC, trace_id DESC);
+    CREATE INDEX traces_by_session ON traces (session_id, start_ns);
+
+    CREATE TABLE model_calls (
+        call_id INTEGER PRIMARY KEY,
+        response_id TEXT UNIQUE,
+        trace_id BLOB,
+        span_id BLOB,
+        parent_span_id BLOB,
+        service TEXT,
+        scopes TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        has_usage INTEGER NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        provider TEXT,
+        model TEXT,
+        request_model TEXT,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        cache_write_5m_tokens INTEGER,
+        cache_write_1h_tokens INTEGER,
+        cost_pico INTEGER,
+        price_id TEXT,
+        unpriced_reason TEXT,
+        failed INTEGER NOT NULL,
+        error_type TEXT,
+        attempts INTEGER NOT NULL,
+        user_id TEXT,
+        session_id TEXT,
+        release TEXT,
+        prompt_version TEXT,
+        environment TEXT,
+        members INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX calls_by_trace ON model_calls (trace_id);
+    CREATE INDEX calls_by_start ON model_calls (start_ns);
+    CREATE INDEX calls_by_service_start ON model_calls (service, start_ns);
+
+    CREATE TABLE logs (
+        id INTEGER PRIMARY KEY,
+        time_ns INTEGER NOT NULL,
+        trace_id BLOB,
+        span_id BLOB,
+        event_name TEXT,
+        severity INTEGER NOT NULL,
+        service TEXT,
+        session_id TEXT,
+        call_id INTEGER,
+        resource_hash BLOB,
+        detail BLOB NOT NULL
+    );
+    CREATE INDEX logs_by_time ON logs (time_ns);
+    CREATE INDEX logs_by_trace ON logs (trace_id);
+
+    CREATE TABLE metric_points (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        time_ns INTEGER NOT NULL,
+        start_ns INTEGER NOT NULL,
+        service TEXT,
+        resource_hash BLOB,
+        detail BLOB NOT NULL
+    );
+    CREATE INDEX metric_points_by_name ON metric_points (name, time_ns);
+    "#,
+    // 2: a session's traces in order, and filtering calls by model without a scan.
+    r#"
+    CREATE INDEX calls_by_model ON model_calls (model, start_ns);
+    CREATE INDEX calls_by_session ON model_calls (session_id, start_ns);
+    "#,
+];
+
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database to the newest schema, one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let supported = current_version();
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "migrated store schema");
+    }
+    Ok(())
+}

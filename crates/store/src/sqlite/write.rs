@@ -1,0 +1,624 @@
+//! The write path: one thread owns the write connection, takes every batch
+//! that is waiting, commits them in one transaction (group commit), and only
+//! then acknowledges each.
+
+use std::collections::HashSet;
+
+use glassbox_model::{
+    Attributes, Cost, Grouping, LogRecord, MetricPoint, ModelCall, Span, SpanEvent, SpanKind,
+    StatusCode, ToolCall,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::content::{self, Blobs};
+use crate::{StoreError, WriteBatch};
+
+/// What is stored in `spans.detail` (zstd JSON): everything not in a column.
+#[derive(Serialize, Deserialize)]
+pub struct SpanDetail {
+    pub attributes: Attributes,
+    pub events: Vec<SpanEvent>,
+    pub scope_version: String,
+    pub otel_kind: i32,
+    pub status_message: String,
+    pub grouping: Grouping,
+    pub model_call: Option<ModelCall>,
+    pub input_refs: Vec<String>,
+    pub output_refs: Vec<String>,
+    pub tool: Option<ToolCall>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LogDetail {
+    pub observed_time_unix_nano: u64,
+    pub severity_text: String,
+    pub body: serde_json::Value,
+    pub scope_name: String,
+    pub attributes: Attributes,
+    pub grouping: Grouping,
+    pub model_call: Option<ModelCall>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MetricDetail {
+    pub unit: String,
+    pub scope_name: String,
+    pub attributes: Attributes,
+    pub value: glassbox_model::MetricPointValue,
+}
+
+/// Remembers recently written content hashes so repeated history costs no lookup.
+#[derive(Default)]
+pub struct SeenHashes(HashSet<[u8; 16]>);
+
+impl SeenHashes {
+    const MAX: usize = 200_000;
+    fn first_time(&mut self, h: &[u8; 16]) -> bool {
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(*h)
+    }
+    pub fn forget(&mut self) {
+        self.0.clear();
+    }
+}
+
+pub fn apply(tx: &Connection, batch: &WriteBatch, seen: &mut SeenHashes) -> Result<(), StoreError> {
+    for span in &batch.spans {
+        insert_span(tx, span, seen)?;
+    }
+    for log in &batch.logs {
+        insert_log(tx, log, seen)?;
+    }
+    for point in &batch.metrics {
+        insert_metric(tx, point, seen)?;
+    }
+    Ok(())
+}
+
+fn put_resource(tx: &Connection, resource: &Attributes, seen: &mut SeenHashes) -> Result<[u8; 16], StoreError> {
+    let json = serde_json::to_vec(resource).unwrap_or_default();
+    let h = content::hash(&json);
+    if seen.first_time(&h) {
+        tx.prepare_cached("INSERT OR IGNORE INTO resources (hash, json) VALUES (?1, ?2)")?
+            .execute(params![&h[..], content::compress(&json)])?;
+    }
+    Ok(h)
+}
+
+fn put_blobs(tx: &Connection, blobs: Blobs, seen: &mut SeenHashes) -> Result<(), StoreError> {
+    for (h, json) in blobs.0 {
+        if seen.first_time(&h) {
+            tx.prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")?
+                .execute(params![&h[..], content::compress(&json)])?;
+        }
+    }
+    Ok(())
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<(), StoreError> {
+    let mut blobs = Blobs::default();
+    let mut model_call = span.model_call.clone();
+    let (input_refs, output_refs) = match model_call.as_mut() {
+        Some(c) => (
+            content::put_messages(&std::mem::take(&mut c.input_messages), &mut blobs),
+            content::put_messages(&std::mem::take(&mut c.output_messages), &mut blobs),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let detail = SpanDetail {
+        attributes: content::split_attributes(&span.attributes, &mut blobs),
+        events: span.events.clone(),
+        scope_version: span.scope_version.clone(),
+        otel_kind: span.otel_kind,
+        status_message: span.status.message.clone(),
+        grouping: span.grouping.clone(),
+        model_call,
+        input_refs,
+        output_refs,
+        tool: span.tool.clone(),
+    };
+    let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
+    let resource_hash = put_resource(tx, &span.resource, seen)?;
+    let status = match span.status.code {
+        StatusCode::Unset => 0,
+        StatusCode::Ok => 1,
+        StatusCode::Error => 2,
+    };
+    let model = span.model_call.as_ref().and_then(|c| c.model().map(str::to_owned));
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, resource_hash, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?
+        .execute(params![
+            &span.trace_id.0[..],
+            &span.span_id.0[..],
+            span.parent_span_id.map(|p| p.0.to_vec()),
+            span.name,
+            span.kind.as_str(),
+            i64_of(span.start_unix_nano),
+            i64_of(span.end_unix_nano),
+            status,
+            span.scope_name,
+            span.grouping.service,
+            model,
+            span.tool.as_ref().map(|t| t.name.as_str()),
+            span.tool_failed,
+            &resource_hash[..],
+            detail,
+        ])?;
+    if inserted == 0 {
+        // Re-sent span: the first copy stands, and nothing is counted twice.
+        return Ok(());
+    }
+    put_blobs(tx, blobs, seen)?;
+    let g = &span.grouping;
+    let is_root = span.parent_span_id.is_none();
+    tx.prepare_cached(
+        "INSERT INTO traces (trace_id, name, has_root, service, start_ns, end_ns, span_count, error_count, tool_calls, tool_errors, user_id, session_id, release, prompt_version, environment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (trace_id) DO UPDATE SET
+           name = CASE WHEN excluded.has_root OR (NOT has_root AND excluded.start_ns < start_ns) THEN excluded.name ELSE name END,
+           service = CASE WHEN excluded.has_root THEN COALESCE(excluded.service, service) ELSE COALESCE(service, excluded.service) END,
+           has_root = has_root OR excluded.has_root,
+           start_ns = MIN(start_ns, excluded.start_ns),
+           end_ns = MAX(end_ns, excluded.end_ns),
+           span_count = span_count + 1,
+           error_count = error_count + excluded.error_count,
+           tool_calls = tool_calls + excluded.tool_calls,
+           tool_errors = tool_errors + excluded.tool_errors,
+           user_id = COALESCE(user_id, excluded.user_id),
+           session_id = COALESCE(session_id, excluded.session_id),
+           release = COALESCE(release, excluded.release),
+           prompt_version = COALESCE(prompt_version, excluded.prompt_version),
+           environment = COALESCE(environment, excluded.environment)",
+    )?
+    .execute(params![
+        &span.trace_id.0[..],
+        span.name,
+        is_root,
+        g.service,
+        i64_of(span.start_unix_nano),
+        i64_of(span.end_unix_nano),
+        span.is_error() as i64,
+        (span.kind == SpanKind::Tool) as i64,
+        span.tool_failed as i64,
+        g.user_id,
+        g.session_id,
+        g.release,
+        g.prompt_version,
+        g.environment,
+    ])?;
+    if let Some(call) = &span.model_call {
+        let report = Report {
+            trace_id: Some(span.trace_id.0.to_vec()),
+            span_id: Some(span.span_id.0.to_vec()),
+            parent_span_id: span.parent_span_id.map(|p| p.0.to_vec()),
+            scope: &span.scope_name,
+            start_ns: span.start_unix_nano,
+            end_ns: span.end_unix_nano,
+            call,
+            grouping: &span.grouping,
+        };
+        let call_id = merge_call(tx, &report)?;
+        tx.prepare_cached("UPDATE spans SET call_id = ?1 WHERE trace_id = ?2 AND span_id = ?3")?
+            .execute(params![call_id, &span.trace_id.0[..], &span.span_id.0[..]])?;
+    }
+    Ok(())
+}
+
+fn insert_log(tx: &Connection, log: &LogRecord, seen: &mut SeenHashes) -> Result<(), StoreError> {
+    let resource_hash = put_resource(tx, &log.resource, seen)?;
+    let mut blobs = Blobs::default();
+    let detail = LogDetail {
+        observed_time_unix_nano: log.observed_time_unix_nano,
+        severity_text: log.severity_text.clone(),
+        body: log.body.clone(),
+        scope_name: log.scope_name.clone(),
+        attributes: content::split_attributes(&log.attributes, &mut blobs),
+        grouping: log.grouping.clone(),
+        model_call: log.model_call.clone(),
+    };
+    put_blobs(tx, blobs, seen)?;
+    let call_id = match &log.model_call {
+        Some(call) => {
+            let duration_ns = log.attributes.get("duration_ms").and_then(|v| v.as_f64()).map_or(0, |ms| (ms * 1e6) as u64);
+            let report = Report {
+                trace_id: log.trace_id.map(|t| t.0.to_vec()),
+                span_id: None,
+                parent_span_id: None,
+                scope: &log.scope_name,
+                start_ns: log.time_unix_nano.saturating_sub(duration_ns),
+                end_ns: log.time_unix_nano,
+                call,
+                grouping: &log.grouping,
+            };
+            Some(merge_call(tx, &report)?)
+        }
+        None => None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO logs (time_ns, trace_id, span_id, event_name, severity, service, session_id, call_id, resource_hash, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        i64_of(log.time_unix_nano),
+        log.trace_id.map(|t| t.0.to_vec()),
+        log.span_id.map(|s| s.0.to_vec()),
+        log.event_name,
+        log.severity_number,
+        log.grouping.service,
+        log.grouping.session_id,
+        call_id,
+        &resource_hash[..],
+        content::compress(&serde_json::to_vec(&detail).unwrap_or_default()),
+    ])?;
+    Ok(())
+}
+
+fn insert_metric(tx: &Connection, p: &MetricPoint, seen: &mut SeenHashes) -> Result<(), StoreError> {
+    let resource_hash = put_resource(tx, &p.resource, seen)?;
+    let detail = MetricDetail {
+        unit: p.unit.clone(),
+        scope_name: p.scope_name.clone(),
+        attributes: p.attributes.clone(),
+        value: p.value.clone(),
+    };
+    let service = p.resource.get("service.name").and_then(|v| v.as_str());
+    tx.prepare_cached(
+        "INSERT INTO metric_points (name, time_ns, start_ns, service, resource_hash, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        p.name,
+        i64_of(p.time_unix_nano),
+        i64_of(p.start_unix_nano),
+        service,
+        &resource_hash[..],
+        content::compress(&serde_json::to_vec(&detail).unwrap_or_default()),
+    ])?;
+    Ok(())
+}
+
+/// One report of a model call: a span or a log event.
+struct Report<'a> {
+    trace_id: Option<Vec<u8>>,
+    span_id: Option<Vec<u8>>,
+    parent_span_id: Option<Vec<u8>>,
+    scope: &'a str,
+    start_ns: u64,
+    end_ns: u64,
+    call: &'a ModelCall,
+    grouping: &'a Grouping,
+}
+
+/// The ledger row of one model call, as merged so far.
+#[derive(Debug, Default)]
+struct CallState {
+    call_id: i64,
+    response_id: Option<String>,
+    trace_id: Option<Vec<u8>>,
+    span_id: Option<Vec<u8>>,
+    parent_span_id: Option<Vec<u8>>,
+    service: Option<String>,
+    scopes: String,
+    rank: i64,
+    has_usage: bool,
+    start_ns: i64,
+    end_ns: i64,
+    provider: Option<String>,
+    model: Option<String>,
+    request_model: Option<String>,
+    input: i64,
+    output: i64,
+    cache_read: i64,
+    cache_write: i64,
+    cache_write_5m: Option<i64>,
+    cache_write_1h: Option<i64>,
+    cost_pico: Option<i64>,
+    price_id: Option<String>,
+    unpriced_reason: Option<String>,
+    failed: bool,
+    error_type: Option<String>,
+    attempts: i64,
+    user_id: Option<String>,
+    session_id: Option<String>,
+    release: Option<String>,
+    prompt_version: Option<String>,
+    environment: Option<String>,
+    members: i64,
+}
+
+const CALL_COLUMNS: &str = "call_id, response_id, trace_id, span_id, parent_span_id, service, scopes, rank, has_usage, start_ns, end_ns, provider, model, request_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_pico, price_id, unpriced_reason, failed, error_type, attempts, user_id, session_id, release, prompt_version, environment, members";
+
+fn call_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallState> {
+    Ok(CallState {
+        call_id: r.get(0)?,
+        response_id: r.get(1)?,
+        trace_id: r.get(2)?,
+        span_id: r.get(3)?,
+        parent_span_id: r.get(4)?,
+        service: r.get(5)?,
+        scopes: r.get(6)?,
+        rank: r.get(7)?,
+        has_usage: r.get(8)?,
+        start_ns: r.get(9)?,
+        end_ns: r.get(10)?,
+        provider: r.get(11)?,
+        model: r.get(12)?,
+        request_model: r.get(13)?,
+        input: r.get(14)?,
+        output: r.get(15)?,
+        cache_read: r.get(16)?,
+        cache_write: r.get(17)?,
+        cache_write_5m: r.get(18)?,
+        cache_write_1h: r.get(19)?,
+        cost_pico: r.get(20)?,
+        price_id: r.get(21)?,
+        unpriced_reason: r.get(22)?,
+        failed: r.get(23)?,
+        error_type: r.get(24)?,
+        attempts: r.get(25)?,
+        user_id: r.get(26)?,
+        session_id: r.get(27)?,
+        release: r.get(28)?,
+        prompt_version: r.get(29)?,
+        environment: r.get(30)?,
+        members: r.get(31)?,
+    })
+}
+
+fn load_call(tx: &Connection, call_id: i64) -> Result<Option<CallState>, StoreError> {
+    Ok(tx
+        .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM model_calls WHERE call_id = ?1"))?
+        .query_row([call_id], call_from_row)
+        .optional()?)
+}
+
+fn ids_compatible(a: Option<&str>, b: Option<&str>) -> bool {
+    !matches!((a, b), (Some(x), Some(y)) if x != y)
+}
+
+fn has_scope(scopes: &str, scope: &str) -> bool {
+    scopes.split('\n').any(|s| s == scope)
+}
+
+/// Finds the ledger row this report belongs to, if another report of the same call is already stored.
+fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, StoreError> {
+    let rid = r.call.response_id.as_deref();
+    // 1. The provider's id joins reports wherever they are.
+    if let Some(id) = rid {
+        let found = tx
+            .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM model_calls WHERE response_id = ?1"))?
+            .query_row([id], call_from_row)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    let (Some(trace_id), Some(span_id)) = (&r.trace_id, &r.span_id) else {
+        return Ok(None);
+    };
+    // 2-3. A model-call span directly under (or over) another is the same call
+    // reported by two layers (library wrapping SDK, streamed call's usage child).
+    let mut nested: Vec<i64> = Vec::new();
+    if let Some(parent) = &r.parent_span_id {
+        if let Some(id) = tx
+            .prepare_cached("SELECT call_id FROM spans WHERE trace_id = ?1 AND span_id = ?2 AND call_id IS NOT NULL")?
+            .query_row(params![trace_id, parent], |row| row.get::<_, i64>(0))
+            .optional()?
+        {
+            nested.push(id);
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT call_id FROM spans WHERE trace_id = ?1 AND parent_span_id = ?2 AND call_id IS NOT NULL",
+        )?;
+        let rows = stmt.query_map(params![trace_id, span_id], |row| row.get::<_, i64>(0))?;
+        for id in rows {
+            nested.push(id?);
+        }
+    }
+    for id in nested {
+        if let Some(c) = load_call(tx, id)? {
+            if ids_compatible(c.response_id.as_deref(), rid) {
+                return Ok(Some(c));
+            }
+        }
+    }
+    // 4. Siblings from different reporters whose intervals nest: the library
+    // span wraps the SDK's. Without ids this is the only join left (failed calls,
+    // OpenLLMetry's events mode).
+    let service = r.grouping.service.as_deref();
+    let start = i64_of(r.start_ns);
+    let end = i64_of(r.end_ns);
+    let candidates: Vec<CallState> = match &r.parent_span_id {
+        Some(parent) => tx
+            .prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls WHERE trace_id = ?1 AND parent_span_id = ?2"
+            ))?
+            .query_map(params![trace_id, parent], call_from_row)?
+            .collect::<Result<_, _>>()?,
+        None => tx
+            .prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls WHERE service IS ?1 AND start_ns BETWEEN ?2 AND ?3 AND parent_span_id IS NULL AND span_id IS NOT NULL"
+            ))?
+            .query_map(params![service, start.saturating_sub(3_600_000_000_000), end], call_from_row)?
+            .collect::<Result<_, _>>()?,
+    };
+    let mine_failed = r.call.error_type.is_some() && !r.call.has_usage;
+    let best = candidates
+        .into_iter()
+        .filter(|c| {
+            let nests = (c.start_ns <= start && end <= c.end_ns) || (start <= c.start_ns && c.end_ns <= end);
+            nests
+                && !has_scope(&c.scopes, r.scope)
+                // Had both an id, step 1 would have joined them.
+                && (c.response_id.is_none() || rid.is_none())
+                && ids_compatible(c.request_model.as_deref(), r.call.request_model.as_deref())
+                && c.failed == mine_failed
+        })
+        .min_by_key(|c| (c.start_ns - start).abs());
+    Ok(best)
+}
+
+fn cost_parts(call: &ModelCall) -> (Option<i64>, Option<String>, Option<String>) {
+    match &call.cost {
+        Some(Cost::Priced { amount, price_id }) => (Some(amount.0), Some(price_id.clone()), None),
+        Some(Cost::Unpriced { reason }) => (None, None, Some(reason.clone())),
+        None => (None, None, Some("not priced".to_owned())),
+    }
+}
+
+fn merge_call(tx: &Connection, r: &Report<'_>) -> Result<i64, StoreError> {
+    let call = r.call;
+    let rank = i64::from(call.reporter.rank());
+    let t = &call.tokens;
+    let (cost_pico, price_id, unpriced_reason) = cost_parts(call);
+    let mine_failed = call.error_type.is_some() && !call.has_usage;
+    let mut c = match find_call(tx, r)? {
+        Some(c) => c,
+        None => {
+            let g = r.grouping;
+            let c = CallState {
+                call_id: 0,
+                response_id: call.response_id.clone(),
+                trace_id: r.trace_id.clone(),
+                span_id: r.span_id.clone(),
+                parent_span_id: r.parent_span_id.clone(),
+                service: g.service.clone(),
+                scopes: r.scope.to_owned(),
+                rank,
+                has_usage: call.has_usage,
+                start_ns: i64_of(r.start_ns),
+                end_ns: i64_of(r.end_ns),
+                provider: call.provider.clone(),
+                model: call.model().map(str::to_owned),
+                request_model: call.request_model.clone(),
+                input: i64_of(t.input),
+                output: i64_of(t.output),
+                cache_read: i64_of(t.cache_read),
+                cache_write: i64_of(t.cache_write),
+                cache_write_5m: t.cache_write_5m.map(i64_of),
+                cache_write_1h: t.cache_write_1h.map(i64_of),
+                cost_pico,
+                price_id,
+                unpriced_reason,
+                failed: mine_failed,
+                error_type: call.error_type.clone(),
+                attempts: i64::from(call.attempts),
+                user_id: g.user_id.clone(),
+                session_id: g.session_id.clone(),
+                release: g.release.clone(),
+                prompt_version: g.prompt_version.clone(),
+                environment: g.environment.clone(),
+                members: 1,
+            };
+            return insert_call(tx, &c);
+        }
+    };
+    let better = call.has_usage && (!c.has_usage || rank > c.rank);
+    if better {
+        c.rank = rank;
+        c.has_usage = true;
+        c.input = i64_of(t.input);
+        c.output = i64_of(t.output);
+        c.cache_read = i64_of(t.cache_read);
+        c.cache_write = i64_of(t.cache_write);
+        if t.cache_write_5m.is_some() || t.cache_write_1h.is_some() {
+            c.cache_write_5m = t.cache_write_5m.map(i64_of);
+            c.cache_write_1h = t.cache_write_1h.map(i64_of);
+        }
+        c.cost_pico = cost_pico;
+        c.price_id = price_id;
+        c.unpriced_reason = unpriced_reason;
+        if let Some(m) = call.model() {
+            c.model = Some(m.to_owned());
+        }
+        if r.span_id.is_some() {
+            c.trace_id = r.trace_id.clone();
+            c.span_id = r.span_id.clone();
+            c.parent_span_id = r.parent_span_id.clone();
+            c.start_ns = i64_of(r.start_ns);
+            c.end_ns = i64_of(r.end_ns);
+        }
+    } else {
+        if c.span_id.is_none() && r.span_id.is_some() {
+            // A log-only call gains the span that places it in a trace.
+            c.trace_id = r.trace_id.clone();
+            c.span_id = r.span_id.clone();
+            c.parent_span_id = r.parent_span_id.clone();
+        }
+        if c.cache_write_5m.is_none() && c.cache_write_1h.is_none() && i64_of(t.cache_write) == c.cache_write {
+            c.cache_write_5m = t.cache_write_5m.map(i64_of);
+            c.cache_write_1h = t.cache_write_1h.map(i64_of);
+        }
+    }
+    fn fill(slot: &mut Option<String>, v: Option<&str>) {
+        if slot.is_none() {
+            *slot = v.map(str::to_owned);
+        }
+    }
+    fill(&mut c.response_id, call.response_id.as_deref());
+    fill(&mut c.provider, call.provider.as_deref());
+    fill(&mut c.model, call.model());
+    fill(&mut c.request_model, call.request_model.as_deref());
+    fill(&mut c.error_type, call.error_type.as_deref());
+    let g = r.grouping;
+    fill(&mut c.service, g.service.as_deref());
+    fill(&mut c.user_id, g.user_id.as_deref());
+    fill(&mut c.session_id, g.session_id.as_deref());
+    fill(&mut c.release, g.release.as_deref());
+    fill(&mut c.prompt_version, g.prompt_version.as_deref());
+    fill(&mut c.environment, g.environment.as_deref());
+    // A call with usage from any reporter succeeded.
+    c.failed = !c.has_usage && (c.failed || mine_failed);
+    if !c.failed {
+        c.error_type = None;
+    }
+    c.attempts = c.attempts.max(i64::from(call.attempts));
+    if !has_scope(&c.scopes, r.scope) {
+        c.scopes.push('\n');
+        c.scopes.push_str(r.scope);
+    }
+    c.members += 1;
+    update_call(tx, &c)?;
+    Ok(c.call_id)
+}
+
+fn insert_call(tx: &Connection, c: &CallState) -> Result<i64, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO model_calls (response_id, trace_id, span_id, parent_span_id, service, scopes, rank, has_usage, start_ns, end_ns, provider, model, request_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_pico, price_id, unpriced_reason, failed, error_type, attempts, user_id, session_id, release, prompt_version, environment, members)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+    )?
+    .execute(params![
+        c.response_id, c.trace_id, c.span_id, c.parent_span_id, c.service, c.scopes, c.rank, c.has_usage,
+        c.start_ns, c.end_ns, c.provider, c.model, c.request_model, c.input, c.output, c.cache_read,
+        c.cache_write, c.cache_write_5m, c.cache_write_1h, c.cost_pico, c.price_id, c.unpriced_reason,
+        c.failed, c.error_type, c.attempts, c.user_id, c.session_id, c.release, c.prompt_version,
+        c.environment, c.members,
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn update_call(tx: &Connection, c: &CallState) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE model_calls SET response_id = ?2, trace_id = ?3, span_id = ?4, parent_span_id = ?5, service = ?6, scopes = ?7, rank = ?8, has_usage = ?9, start_ns = ?10, end_ns = ?11, provider = ?12, model = ?13, request_model = ?14, input_tokens = ?15, output_tokens = ?16, cache_read_tokens = ?17, cache_write_tokens = ?18, cache_write_5m_tokens = ?19, cache_write_1h_tokens = ?20, cost_pico = ?21, price_id = ?22, unpriced_reason = ?23, failed = ?24, error_type = ?25, attempts = ?26, user_id = ?27, session_id = ?28, release = ?29, prompt_version = ?30, environment = ?31, members = ?32
+         WHERE call_id = ?1",
+    )?
+    .execute(params![
+        c.call_id, c.response_id, c.trace_id, c.span_id, c.parent_span_id, c.service, c.scopes, c.rank, c.has_usage,
+        c.start_ns, c.end_ns, c.provider, c.model, c.request_model, c.input, c.output, c.cache_read,
+        c.cache_write, c.cache_write_5m, c.cache_write_1h, c.cost_pico, c.price_id, c.unpriced_reason,
+        c.failed, c.error_type, c.attempts, c.user_id, c.session_id, c.release, c.prompt_version,
+        c.environment, c.members,
+    ])?;
+    Ok(())
+}
