@@ -52,7 +52,11 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// The server's OTLP/HTTP endpoint.
-        #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", default_value = "http://127.0.0.1:4318")]
+        #[arg(
+            long,
+            env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+            default_value = "http://127.0.0.1:4318"
+        )]
         endpoint: String,
     },
 }
@@ -66,7 +70,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -84,7 +91,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { data_dir, http, grpc, config } => {
+        Command::Serve {
+            data_dir,
+            http,
+            grpc,
+            config,
+        } => {
             let mut cfg = match &config {
                 Some(path) => glassbox_server::Config::from_file(path)?,
                 None => glassbox_server::Config::default(),
@@ -138,7 +150,10 @@ fn signal_of(path: &Path) -> Option<(&'static str, &'static str)> {
     } else {
         return None;
     };
-    ["traces", "metrics", "logs"].into_iter().find(|s| name.contains(&format!(".{s}."))).map(|s| (s, ct))
+    ["traces", "metrics", "logs"]
+        .into_iter()
+        .find(|s| name.contains(&format!(".{s}.")))
+        .map(|s| (s, ct))
 }
 
 async fn import(paths: &[PathBuf], endpoint: &str) -> anyhow::Result<()> {
@@ -155,7 +170,9 @@ async fn import(paths: &[PathBuf], endpoint: &str) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let base = endpoint.trim_end_matches('/');
     for (i, f) in files.iter().enumerate() {
-        let Some((signal, ct)) = signal_of(f) else { continue };
+        let Some((signal, ct)) = signal_of(f) else {
+            continue;
+        };
         let body = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
         let resp = client
             .post(format!("{base}/v1/{signal}"))
@@ -163,7 +180,12 @@ async fn import(paths: &[PathBuf], endpoint: &str) -> anyhow::Result<()> {
             .body(body)
             .send()
             .await
-            .with_context(|| format!("sending {} to {base}; is `glassbox serve` running?", f.display()))?;
+            .with_context(|| {
+                format!(
+                    "sending {} to {base}; is `glassbox serve` running?",
+                    f.display()
+                )
+            })?;
         let status = resp.status();
         if !status.is_success() {
             let text = resp.text().await.unwrap_or_default();

@@ -91,50 +91,51 @@ impl Batch {
 }
 
 pub fn decode(signal: Signal, encoding: Encoding, body: &[u8]) -> Result<Batch, DecodeError> {
-    let mut batch = match (signal, encoding) {
-        (Signal::Traces, Encoding::Protobuf) => {
-            traces(ExportTraceServiceRequest::decode(body).map_err(|source| {
-                DecodeError::Protobuf {
+    let mut batch =
+        match (signal, encoding) {
+            (Signal::Traces, Encoding::Protobuf) => {
+                traces(ExportTraceServiceRequest::decode(body).map_err(|source| {
+                    DecodeError::Protobuf {
+                        what: "ExportTraceServiceRequest",
+                        source,
+                    }
+                })?)
+            }
+            (Signal::Traces, Encoding::Json) => traces(serde_json::from_slice(body).map_err(
+                |source| DecodeError::Json {
                     what: "ExportTraceServiceRequest",
                     source,
-                }
-            })?)
-        }
-        (Signal::Traces, Encoding::Json) => {
-            traces(serde_json::from_slice(body).map_err(|source| DecodeError::Json {
-                what: "ExportTraceServiceRequest",
-                source,
-            })?)
-        }
-        (Signal::Logs, Encoding::Protobuf) => {
-            logs(ExportLogsServiceRequest::decode(body).map_err(|source| {
-                DecodeError::Protobuf {
+                },
+            )?),
+            (Signal::Logs, Encoding::Protobuf) => {
+                logs(ExportLogsServiceRequest::decode(body).map_err(|source| {
+                    DecodeError::Protobuf {
+                        what: "ExportLogsServiceRequest",
+                        source,
+                    }
+                })?)
+            }
+            (Signal::Logs, Encoding::Json) => logs(serde_json::from_slice(body).map_err(
+                |source| DecodeError::Json {
                     what: "ExportLogsServiceRequest",
                     source,
-                }
-            })?)
-        }
-        (Signal::Logs, Encoding::Json) => {
-            logs(serde_json::from_slice(body).map_err(|source| DecodeError::Json {
-                what: "ExportLogsServiceRequest",
-                source,
-            })?)
-        }
-        (Signal::Metrics, Encoding::Protobuf) => {
-            metrics(ExportMetricsServiceRequest::decode(body).map_err(|source| {
-                DecodeError::Protobuf {
+                },
+            )?),
+            (Signal::Metrics, Encoding::Protobuf) => {
+                metrics(ExportMetricsServiceRequest::decode(body).map_err(|source| {
+                    DecodeError::Protobuf {
+                        what: "ExportMetricsServiceRequest",
+                        source,
+                    }
+                })?)
+            }
+            (Signal::Metrics, Encoding::Json) => metrics(serde_json::from_slice(body).map_err(
+                |source| DecodeError::Json {
                     what: "ExportMetricsServiceRequest",
                     source,
-                }
-            })?)
-        }
-        (Signal::Metrics, Encoding::Json) => {
-            metrics(serde_json::from_slice(body).map_err(|source| DecodeError::Json {
-                what: "ExportMetricsServiceRequest",
-                source,
-            })?)
-        }
-    };
+                },
+            )?),
+        };
     batch.body_bytes = body.len();
     Ok(batch)
 }
@@ -146,9 +147,8 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
         Some(any_value::Value::StringValue(s)) => Value::String(s.clone()),
         Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
         Some(any_value::Value::IntValue(i)) => Value::from(*i),
-        Some(any_value::Value::DoubleValue(d)) => {
-            serde_json::Number::from_f64(*d).map_or_else(|| Value::String(d.to_string()), Value::Number)
-        }
+        Some(any_value::Value::DoubleValue(d)) => serde_json::Number::from_f64(*d)
+            .map_or_else(|| Value::String(d.to_string()), Value::Number),
         Some(any_value::Value::ArrayValue(a)) => {
             Value::Array(a.values.iter().map(any_value_to_json).collect())
         }
@@ -225,14 +225,17 @@ pub fn traces(req: ExportTraceServiceRequest) -> Batch {
                     ));
                     continue;
                 }
-                let status = span.status.as_ref().map_or_else(Status::default, |s| Status {
-                    code: match s.code {
-                        1 => StatusCode::Ok,
-                        2 => StatusCode::Error,
-                        _ => StatusCode::Unset,
-                    },
-                    message: s.message.clone(),
-                });
+                let status = span
+                    .status
+                    .as_ref()
+                    .map_or_else(Status::default, |s| Status {
+                        code: match s.code {
+                            1 => StatusCode::Ok,
+                            2 => StatusCode::Error,
+                            _ => StatusCode::Unset,
+                        },
+                        message: s.message.clone(),
+                    });
                 let events = span
                     .events
                     .iter()
@@ -279,7 +282,11 @@ pub fn logs(req: ExportLogsServiceRequest) -> Batch {
             .unwrap_or_default();
         let grouping = service_grouping(&resource);
         for sl in rl.scope_logs {
-            let scope_name = sl.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            let scope_name = sl
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             for rec in sl.log_records {
                 // Ids are optional on logs; wrong-length ones are still an error.
                 let trace_id = if rec.trace_id.is_empty() || rec.trace_id.iter().all(|b| *b == 0) {
@@ -364,63 +371,95 @@ pub fn metrics(req: ExportMetricsServiceRequest) -> Batch {
             .map(|r| attributes(&r.attributes))
             .unwrap_or_default();
         for sm in rm.scope_metrics {
-            let scope_name = sm.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            let scope_name = sm
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             for m in sm.metrics {
                 if m.name.is_empty() {
                     batch.reject("metric with an empty name".to_owned());
                     continue;
                 }
-                let mut push = |start: u64, time: u64, attrs: &[KeyValue], value: MetricPointValue| {
-                    batch.metrics.push(MetricPoint {
-                        name: m.name.clone(),
-                        unit: m.unit.clone(),
-                        scope_name: scope_name.clone(),
-                        start_unix_nano: start,
-                        time_unix_nano: time,
-                        resource: resource.clone(),
-                        attributes: attributes(attrs),
-                        value,
-                    })
-                };
+                let mut push =
+                    |start: u64, time: u64, attrs: &[KeyValue], value: MetricPointValue| {
+                        batch.metrics.push(MetricPoint {
+                            name: m.name.clone(),
+                            unit: m.unit.clone(),
+                            scope_name: scope_name.clone(),
+                            start_unix_nano: start,
+                            time_unix_nano: time,
+                            resource: resource.clone(),
+                            attributes: attributes(attrs),
+                            value,
+                        })
+                    };
                 match &m.data {
                     Some(metric::Data::Gauge(g)) => {
                         for p in &g.data_points {
-                            push(p.start_time_unix_nano, p.time_unix_nano, &p.attributes, MetricPointValue::Gauge { value: number(&p.value) });
+                            push(
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.attributes,
+                                MetricPointValue::Gauge {
+                                    value: number(&p.value),
+                                },
+                            );
                         }
                     }
                     Some(metric::Data::Sum(s)) => {
                         for p in &s.data_points {
-                            push(p.start_time_unix_nano, p.time_unix_nano, &p.attributes, MetricPointValue::Sum {
-                                value: number(&p.value),
-                                monotonic: s.is_monotonic,
-                                temporality: temporality(s.aggregation_temporality),
-                            });
+                            push(
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.attributes,
+                                MetricPointValue::Sum {
+                                    value: number(&p.value),
+                                    monotonic: s.is_monotonic,
+                                    temporality: temporality(s.aggregation_temporality),
+                                },
+                            );
                         }
                     }
                     Some(metric::Data::Histogram(h)) => {
                         for p in &h.data_points {
-                            push(p.start_time_unix_nano, p.time_unix_nano, &p.attributes, MetricPointValue::Histogram {
-                                count: p.count,
-                                sum: p.sum,
-                                bounds: p.explicit_bounds.clone(),
-                                bucket_counts: p.bucket_counts.clone(),
-                                temporality: temporality(h.aggregation_temporality),
-                            });
+                            push(
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.attributes,
+                                MetricPointValue::Histogram {
+                                    count: p.count,
+                                    sum: p.sum,
+                                    bounds: p.explicit_bounds.clone(),
+                                    bucket_counts: p.bucket_counts.clone(),
+                                    temporality: temporality(h.aggregation_temporality),
+                                },
+                            );
                         }
                     }
                     Some(metric::Data::ExponentialHistogram(h)) => {
                         for p in &h.data_points {
-                            push(p.start_time_unix_nano, p.time_unix_nano, &p.attributes, MetricPointValue::Other {
-                                value: serde_json::json!({"kind": "exponential_histogram", "count": p.count, "sum": p.sum, "scale": p.scale, "zero_count": p.zero_count}),
-                            });
+                            push(
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.attributes,
+                                MetricPointValue::Other {
+                                    value: serde_json::json!({"kind": "exponential_histogram", "count": p.count, "sum": p.sum, "scale": p.scale, "zero_count": p.zero_count}),
+                                },
+                            );
                         }
                     }
                     Some(metric::Data::Summary(s)) => {
                         for p in &s.data_points {
-                            push(p.start_time_unix_nano, p.time_unix_nano, &p.attributes, MetricPointValue::Other {
-                                value: serde_json::json!({"kind": "summary", "count": p.count, "sum": p.sum,
+                            push(
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                &p.attributes,
+                                MetricPointValue::Other {
+                                    value: serde_json::json!({"kind": "summary", "count": p.count, "sum": p.sum,
                                     "quantiles": p.quantile_values.iter().map(|q| [q.quantile, q.value]).collect::<Vec<_>>()}),
-                            });
+                                },
+                            );
                         }
                     }
                     None => batch.reject(format!("metric {:?} has no data", m.name)),

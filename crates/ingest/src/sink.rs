@@ -19,5 +19,8 @@ pub enum SinkError {
 /// Where receivers send decoded batches. `accept` resolves only after the
 /// batch is durable (or definitively refused).
 pub trait Sink: Send + Sync + 'static {
-    fn accept(&self, batch: Batch) -> Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + '_>>;
+    fn accept(
+        &self,
+        batch: Batch,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + '_>>;
 }

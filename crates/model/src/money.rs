@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 /// tokens (3 × 10^-8 USD per token), so one token times one price is an integer
 /// number of pico-dollars and every cost is exact. An `i64` holds ±9.2 million
 /// USD, far above any single call; sums use `i128`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Money(pub i64);
 
 impl Money {

@@ -119,7 +119,9 @@ pub enum Part {
         is_error: bool,
     },
     /// Anything else (images, thinking blocks…), kept as the reporter sent it.
-    Other { value: serde_json::Value },
+    Other {
+        value: serde_json::Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,7 +132,9 @@ pub struct Message {
 
 /// Which kind of reporter a model-call record came from. When one call is
 /// reported several times, the numbers of the highest-ranked reporter win.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Reporter {
     /// An instrumentation library wrapping the provider SDK.
@@ -177,6 +181,9 @@ pub struct ModelCall {
     /// duplicate reports of one call are joined.
     pub response_id: Option<String>,
     pub streamed: bool,
+    /// This report completes a streamed call opened by an earlier sibling span
+    /// that had no usage (Logfire's "streaming response from …" span).
+    pub stream_completion: bool,
     pub reporter: Reporter,
     /// API error type or exception class when the call failed.
     pub error_type: Option<String>,
@@ -278,6 +285,9 @@ impl Span {
     pub fn is_error(&self) -> bool {
         self.status.code == StatusCode::Error
             || self.tool_failed
-            || self.model_call.as_ref().is_some_and(|c| c.error_type.is_some())
+            || self
+                .model_call
+                .as_ref()
+                .is_some_and(|c| c.error_type.is_some())
     }
 }

@@ -70,7 +70,10 @@ fn model_call(d: Draft) -> ModelCall {
     // Subtract, never add: OTel-style totals include the cache parts.
     let input = d
         .input_uncached
-        .or_else(|| d.input_total.map(|t| t.saturating_sub(cache_read + cache_write)))
+        .or_else(|| {
+            d.input_total
+                .map(|t| t.saturating_sub(cache_read + cache_write))
+        })
         .unwrap_or(0);
     let output = d
         .output
@@ -96,9 +99,14 @@ fn model_call(d: Draft) -> ModelCall {
         system_instructions: d.system_instructions,
         tool_definitions: d.tool_definitions,
         response_id: d.response_id,
-        streamed: d.streamed.unwrap_or(false),
+        streamed: d.streamed.unwrap_or(false) || d.stream_completion.unwrap_or(false),
+        stream_completion: d.stream_completion.unwrap_or(false),
         reporter: d.reporter.unwrap_or(Reporter::Library),
-        error_type: if failed { d.error_type.or(Some("error".to_owned())) } else { None },
+        error_type: if failed {
+            d.error_type.or(Some("error".to_owned()))
+        } else {
+            None
+        },
         attempts: d.attempts.unwrap_or(1),
         cost: None,
     }

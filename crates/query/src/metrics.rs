@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use glassbox_store::{CallRow, Filter, Store, TraceRow};
 use serde::Serialize;
 
-use crate::params::{FILTER_PARAMS, Params, QueryError, filter_from, format_time, reject_unknown, usd};
+use crate::params::{
+    FILTER_PARAMS, Params, QueryError, filter_from, format_time, reject_unknown, usd,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -49,16 +51,27 @@ impl MetricsQuery {
             Some(other) => {
                 return Err(QueryError::bad(
                     "group_by",
-                    format!("{other:?} must be one of model, service, release, prompt_version, user, day, hour"),
+                    format!(
+                        "{other:?} must be one of model, service, release, prompt_version, user, day, hour"
+                    ),
                 ));
             }
         };
         let latency_of = match p.get("latency_of").map(String::as_str) {
             None | Some("") | Some("llm") => LatencyOf::Llm,
             Some("trace") => LatencyOf::Trace,
-            Some(other) => return Err(QueryError::bad("latency_of", format!("{other:?} must be \"llm\" or \"trace\""))),
+            Some(other) => {
+                return Err(QueryError::bad(
+                    "latency_of",
+                    format!("{other:?} must be \"llm\" or \"trace\""),
+                ));
+            }
         };
-        Ok(Self { filter: filter_from(p)?, group_by, latency_of })
+        Ok(Self {
+            filter: filter_from(p)?,
+            group_by,
+            latency_of,
+        })
     }
 }
 
@@ -128,7 +141,8 @@ impl Acc {
             None => self.unpriced += 1,
         }
         if latency {
-            self.latencies_ms.push(c.end_ns.saturating_sub(c.start_ns) as f64 / 1e6);
+            self.latencies_ms
+                .push(c.end_ns.saturating_sub(c.start_ns) as f64 / 1e6);
         }
     }
 
@@ -138,7 +152,8 @@ impl Acc {
             self.tool_calls += t.tool_calls;
             self.tool_errors += t.tool_errors;
             if latency {
-                self.latencies_ms.push(t.end_ns.saturating_sub(t.start_ns) as f64 / 1e6);
+                self.latencies_ms
+                    .push(t.end_ns.saturating_sub(t.start_ns) as f64 / 1e6);
             }
         }
     }
@@ -161,8 +176,16 @@ impl Acc {
             llm_calls: self.llm_calls,
             tool_calls: self.tool_calls,
             errors,
-            error_rate: if ops > 0 { errors as f64 / ops as f64 } else { 0.0 },
-            latency_ms: Percentiles { p50: pct(0.50), p95: pct(0.95), p99: pct(0.99) },
+            error_rate: if ops > 0 {
+                errors as f64 / ops as f64
+            } else {
+                0.0
+            },
+            latency_ms: Percentiles {
+                p50: pct(0.50),
+                p95: pct(0.95),
+                p99: pct(0.99),
+            },
             input_tokens: self.input,
             output_tokens: self.output,
             cache_read_tokens: self.cache_read,
@@ -220,7 +243,8 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
     }
     let mut groups: BTreeMap<Option<String>, Acc> = BTreeMap::new();
     if let Some(g) = q.group_by {
-        let by_id: HashMap<&[u8], &TraceRow> = traces.iter().map(|t| (t.trace_id.as_slice(), t)).collect();
+        let by_id: HashMap<&[u8], &TraceRow> =
+            traces.iter().map(|t| (t.trace_id.as_slice(), t)).collect();
         for c in &calls {
             let acc = groups.entry(call_key(g, c)).or_default();
             acc.add_call(c, llm_latency);

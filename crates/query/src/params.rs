@@ -15,15 +15,23 @@ pub enum QueryError {
 
 impl QueryError {
     pub fn bad(name: &'static str, message: impl Into<String>) -> Self {
-        QueryError::BadParam { name, message: message.into() }
+        QueryError::BadParam {
+            name,
+            message: message.into(),
+        }
     }
 }
 
 /// RFC 3339 (e.g. `2026-11-26T10:00:00Z`) → unix nanoseconds.
 pub fn parse_time(name: &'static str, s: &str) -> Result<u64, QueryError> {
-    let t = OffsetDateTime::parse(s, &Rfc3339)
-        .map_err(|_| QueryError::bad(name, format!("{s:?} is not an RFC 3339 time such as 2026-11-26T10:00:00Z")))?;
-    u64::try_from(t.unix_timestamp_nanos()).map_err(|_| QueryError::bad(name, "time is before 1970"))
+    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        QueryError::bad(
+            name,
+            format!("{s:?} is not an RFC 3339 time such as 2026-11-26T10:00:00Z"),
+        )
+    })?;
+    u64::try_from(t.unix_timestamp_nanos())
+        .map_err(|_| QueryError::bad(name, "time is before 1970"))
 }
 
 /// Unix nanoseconds → RFC 3339 with nanosecond precision, UTC.
@@ -58,12 +66,18 @@ pub fn filter_from(p: &Params) -> Result<glassbox_store::Filter, QueryError> {
     let status = s("status");
     if let Some(st) = &status {
         if st != "ok" && st != "error" {
-            return Err(QueryError::bad("status", format!("{st:?} must be \"ok\" or \"error\"")));
+            return Err(QueryError::bad(
+                "status",
+                format!("{st:?} must be \"ok\" or \"error\""),
+            ));
         }
     }
     for (k, v) in p {
         if v.len() > 4096 {
-            return Err(QueryError::BadParam { name: "query", message: format!("parameter {k:?} is longer than 4096 bytes") });
+            return Err(QueryError::BadParam {
+                name: "query",
+                message: format!("parameter {k:?} is longer than 4096 bytes"),
+            });
         }
     }
     Ok(glassbox_store::Filter {
@@ -86,11 +100,25 @@ pub fn reject_unknown(p: &Params, known: &[&str]) -> Result<(), QueryError> {
         if !known.contains(&k.as_str()) {
             return Err(QueryError::BadParam {
                 name: "query",
-                message: format!("unknown parameter {k:?}; expected one of: {}", known.join(", ")),
+                message: format!(
+                    "unknown parameter {k:?}; expected one of: {}",
+                    known.join(", ")
+                ),
             });
         }
     }
     Ok(())
 }
 
-pub const FILTER_PARAMS: &[&str] = &["from", "to", "service", "model", "status", "user", "session", "release", "prompt_version", "q"];
+pub const FILTER_PARAMS: &[&str] = &[
+    "from",
+    "to",
+    "service",
+    "model",
+    "status",
+    "user",
+    "session",
+    "release",
+    "prompt_version",
+    "q",
+];

@@ -20,14 +20,18 @@ impl LogsQuery {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| QueryError::bad("limit", format!("{v:?} must be an integer from 1 to 10000")))?,
+                .ok_or_else(|| {
+                    QueryError::bad("limit", format!("{v:?} must be an integer from 1 to 10000"))
+                })?,
         };
         Ok(Self(LogFilter {
             from_ns: p.get("from").map(|v| parse_time("from", v)).transpose()?,
             to_ns: p.get("to").map(|v| parse_time("to", v)).transpose()?,
             trace_id: p
                 .get("trace_id")
-                .map(|v| TraceId::from_hex(v).map_err(|e| QueryError::bad("trace_id", e.to_string())))
+                .map(|v| {
+                    TraceId::from_hex(v).map_err(|e| QueryError::bad("trace_id", e.to_string()))
+                })
                 .transpose()?,
             event_name: p.get("event").cloned(),
             session: p.get("session").cloned(),
@@ -111,7 +115,10 @@ pub struct OtelMetricResponse {
 /// Reduces the stored points of one metric to the window's value per group.
 /// Delta points are summed; cumulative points are differenced per series
 /// (resource + attributes + start time), so a point exported twice counts once.
-pub fn otel_metric(store: &dyn Store, q: &OtelMetricQuery) -> Result<OtelMetricResponse, QueryError> {
+pub fn otel_metric(
+    store: &dyn Store,
+    q: &OtelMetricQuery,
+) -> Result<OtelMetricResponse, QueryError> {
     let points = store.metric_points(&q.name, None, q.to_ns)?;
     if points.is_empty() {
         return Err(QueryError::NotFound(format!("metric {:?}", q.name)));
@@ -144,16 +151,26 @@ pub fn otel_metric(store: &dyn Store, q: &OtelMetricQuery) -> Result<OtelMetricR
         );
         let s = series.entry(id).or_default();
         s.group = q.group_by.as_ref().and_then(|g| {
-            p.attributes.get(g).or_else(|| p.resource.get(g)).map(|v| match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            p.attributes
+                .get(g)
+                .or_else(|| p.resource.get(g))
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
         });
         let inside = p.time_unix_nano >= from;
         in_window += usize::from(inside);
         let (value, count, temporality) = match &p.value {
-            MetricPointValue::Sum { value, temporality, .. } => (*value, 0, *temporality),
-            MetricPointValue::Histogram { count, sum, temporality, .. } => (sum.unwrap_or(0.0), *count, *temporality),
+            MetricPointValue::Sum {
+                value, temporality, ..
+            } => (*value, 0, *temporality),
+            MetricPointValue::Histogram {
+                count,
+                sum,
+                temporality,
+                ..
+            } => (sum.unwrap_or(0.0), *count, *temporality),
             MetricPointValue::Gauge { value } => {
                 if inside {
                     s.gauge = Some(*value);
@@ -189,7 +206,12 @@ pub fn otel_metric(store: &dyn Store, q: &OtelMetricQuery) -> Result<OtelMetricR
             }
             (None, None) => s.delta,
         };
-        let g = groups.entry(s.group.clone()).or_insert_with(|| SeriesValue { key: s.group.clone(), ..Default::default() });
+        let g = groups
+            .entry(s.group.clone())
+            .or_insert_with(|| SeriesValue {
+                key: s.group.clone(),
+                ..Default::default()
+            });
         g.value += v;
         total.value += v;
         if kind == "histogram" {
@@ -202,7 +224,11 @@ pub fn otel_metric(store: &dyn Store, q: &OtelMetricQuery) -> Result<OtelMetricR
         unit,
         kind,
         points: in_window,
-        groups: if q.group_by.is_some() { groups.into_values().collect() } else { Vec::new() },
+        groups: if q.group_by.is_some() {
+            groups.into_values().collect()
+        } else {
+            Vec::new()
+        },
         total,
     })
 }

@@ -6,7 +6,9 @@ use glassbox_model::{Message, SpanEvent, StatusCode};
 use glassbox_store::{CallRow, Filter, Store, TraceCursor, TraceRow};
 use serde::Serialize;
 
-use crate::params::{FILTER_PARAMS, Params, QueryError, duration_ms, filter_from, format_time, reject_unknown, usd};
+use crate::params::{
+    FILTER_PARAMS, Params, QueryError, duration_ms, filter_from, format_time, reject_unknown, usd,
+};
 
 /// `GET /api/v1/traces` parameters.
 #[derive(Debug, Clone, Default)]
@@ -29,15 +31,33 @@ impl TracesQuery {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| QueryError::bad("limit", format!("{v:?} must be an integer from 1 to {MAX_LIMIT}")))?,
+                .ok_or_else(|| {
+                    QueryError::bad(
+                        "limit",
+                        format!("{v:?} must be an integer from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
         };
-        let cursor = p.get("cursor").filter(|c| !c.is_empty()).map(|c| parse_cursor(c)).transpose()?;
-        Ok(Self { filter: filter_from(p)?, limit, cursor })
+        let cursor = p
+            .get("cursor")
+            .filter(|c| !c.is_empty())
+            .map(|c| parse_cursor(c))
+            .transpose()?;
+        Ok(Self {
+            filter: filter_from(p)?,
+            limit,
+            cursor,
+        })
     }
 }
 
 fn parse_cursor(c: &str) -> Result<TraceCursor, QueryError> {
-    let bad = || QueryError::bad("cursor", "not a cursor returned by this API (pass next_cursor back unchanged)");
+    let bad = || {
+        QueryError::bad(
+            "cursor",
+            "not a cursor returned by this API (pass next_cursor back unchanged)",
+        )
+    };
     let (ns, id) = c.split_once('-').ok_or_else(bad)?;
     let start_ns = ns.parse().map_err(|_| bad())?;
     let trace_id = hex::decode(id).map_err(|_| bad())?;
@@ -149,7 +169,14 @@ fn summaries(store: &dyn Store, rows: &[TraceRow]) -> Result<Vec<TraceSummary>, 
     }
     Ok(rows
         .iter()
-        .map(|t| summarise(t, by_trace.get(t.trace_id.as_slice()).map_or(&[][..], Vec::as_slice)))
+        .map(|t| {
+            summarise(
+                t,
+                by_trace
+                    .get(t.trace_id.as_slice())
+                    .map_or(&[][..], Vec::as_slice),
+            )
+        })
         .collect())
 }
 
@@ -159,7 +186,11 @@ pub fn list_traces(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, Que
     let rows = &rows[..rows.len().min(q.limit)];
     Ok(TracesPage {
         traces: summaries(store, rows)?,
-        next_cursor: if has_more { rows.last().map(cursor_of) } else { None },
+        next_cursor: if has_more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        },
     })
 }
 
@@ -214,7 +245,11 @@ pub struct EventView {
 
 impl From<&SpanEvent> for EventView {
     fn from(e: &SpanEvent) -> Self {
-        EventView { name: e.name.clone(), time: format_time(e.time_unix_nano), attributes: e.attributes.clone() }
+        EventView {
+            name: e.name.clone(),
+            time: format_time(e.time_unix_nano),
+            attributes: e.attributes.clone(),
+        }
     }
 }
 
@@ -229,8 +264,18 @@ pub fn get_trace(store: &dyn Store, trace_id_hex: &str) -> Result<TraceDetail, Q
     let id = hex::decode(trace_id_hex)
         .ok()
         .filter(|b| b.len() == 16)
-        .ok_or_else(|| QueryError::bad("trace_id", format!("{:?} is not 32 hex digits", trace_id_hex.chars().take(64).collect::<String>())))?;
-    let row = store.get_trace(&id)?.ok_or_else(|| QueryError::NotFound(format!("trace {trace_id_hex}")))?;
+        .ok_or_else(|| {
+            QueryError::bad(
+                "trace_id",
+                format!(
+                    "{:?} is not 32 hex digits",
+                    trace_id_hex.chars().take(64).collect::<String>()
+                ),
+            )
+        })?;
+    let row = store
+        .get_trace(&id)?
+        .ok_or_else(|| QueryError::NotFound(format!("trace {trace_id_hex}")))?;
     let summary = summaries(store, std::slice::from_ref(&row))?.remove(0);
     let spans = store
         .trace_spans(&id)?
@@ -292,7 +337,10 @@ pub fn get_trace(store: &dyn Store, trace_id_hex: &str) -> Result<TraceDetail, Q
 
 /// A session's traces, oldest first.
 pub fn session(store: &dyn Store, session_id: &str) -> Result<Vec<TraceSummary>, QueryError> {
-    let filter = Filter { session: Some(session_id.to_owned()), ..Filter::default() };
+    let filter = Filter {
+        session: Some(session_id.to_owned()),
+        ..Filter::default()
+    };
     let mut rows = store.list_traces(&filter, 10_000, None)?;
     if rows.is_empty() {
         return Err(QueryError::NotFound(format!("session {session_id}")));

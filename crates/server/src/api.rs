@@ -45,14 +45,25 @@ impl IntoResponse for ApiError {
             code: &'a str,
             message: &'a str,
         }
-        (self.0, Json(Body { error: Inner { code: self.1, message: &self.2 } })).into_response()
+        (
+            self.0,
+            Json(Body {
+                error: Inner {
+                    code: self.1,
+                    message: &self.2,
+                },
+            }),
+        )
+            .into_response()
     }
 }
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         match &e {
-            QueryError::BadParam { .. } => ApiError(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string()),
+            QueryError::BadParam { .. } => {
+                ApiError(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string())
+            }
             QueryError::NotFound(_) => ApiError(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             QueryError::Store(_) => {
                 tracing::error!(error = %e, "query failed");
@@ -63,8 +74,13 @@ impl From<QueryError> for ApiError {
 }
 
 fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
-    p.map(|Query(q)| q)
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, "invalid_parameter", format!("invalid query string: {}", e.body_text())))
+    p.map(|Query(q)| q).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("invalid query string: {}", e.body_text()),
+        )
+    })
 }
 
 /// Runs a blocking query on the blocking pool.
@@ -80,50 +96,90 @@ async fn run<T: Serialize + Send + 'static>(
 }
 
 async fn readyz(State(store): State<Arc<SqliteStore>>) -> Response {
-    let ok = run(store, |s| Ok(s.list_traces(&Default::default(), 1, None).is_ok())).await;
+    let ok = run(store, |s| {
+        Ok(s.list_traces(&Default::default(), 1, None).is_ok())
+    })
+    .await;
     match ok {
         Ok(Json(true)) => (StatusCode::OK, "ready\n").into_response(),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "store not readable\n").into_response(),
     }
 }
 
-async fn traces(State(store): State<Arc<SqliteStore>>, p: Params) -> Result<impl IntoResponse, ApiError> {
+async fn traces(
+    State(store): State<Arc<SqliteStore>>,
+    p: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let q = query::TracesQuery::from_params(&params(p)?)?;
     run(store, move |s| query::list_traces(s, &q)).await
 }
 
-async fn trace(State(store): State<Arc<SqliteStore>>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn trace(
+    State(store): State<Arc<SqliteStore>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     run(store, move |s| query::get_trace(s, &id)).await
 }
 
-async fn session(State(store): State<Arc<SqliteStore>>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn session(
+    State(store): State<Arc<SqliteStore>>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     #[derive(Serialize)]
     struct Session {
         session_id: String,
         traces: Vec<query::TraceSummary>,
     }
-    run(store, move |s| Ok(Session { traces: query::session(s, &id)?, session_id: id })).await
+    run(store, move |s| {
+        Ok(Session {
+            traces: query::session(s, &id)?,
+            session_id: id,
+        })
+    })
+    .await
 }
 
-async fn metrics(State(store): State<Arc<SqliteStore>>, p: Params) -> Result<impl IntoResponse, ApiError> {
+async fn metrics(
+    State(store): State<Arc<SqliteStore>>,
+    p: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let q = query::MetricsQuery::from_params(&params(p)?)?;
     run(store, move |s| query::metrics(s, &q)).await
 }
 
-async fn logs(State(store): State<Arc<SqliteStore>>, p: Params) -> Result<impl IntoResponse, ApiError> {
+async fn logs(
+    State(store): State<Arc<SqliteStore>>,
+    p: Params,
+) -> Result<impl IntoResponse, ApiError> {
     #[derive(Serialize)]
     struct Logs<T> {
         logs: T,
     }
     let q = query::LogsQuery::from_params(&params(p)?)?;
-    run(store, move |s| Ok(Logs { logs: query::logs(s, &q)? })).await
+    run(store, move |s| {
+        Ok(Logs {
+            logs: query::logs(s, &q)?,
+        })
+    })
+    .await
 }
 
-async fn otel_metric(State(store): State<Arc<SqliteStore>>, Path(name): Path<String>, p: Params) -> Result<impl IntoResponse, ApiError> {
+async fn otel_metric(
+    State(store): State<Arc<SqliteStore>>,
+    Path(name): Path<String>,
+    p: Params,
+) -> Result<impl IntoResponse, ApiError> {
     let q = query::OtelMetricQuery::from_params(&name, &params(p)?)?;
     run(store, move |s| query::otel_metric(s, &q)).await
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no route for {}; see /api/v1/traces, /api/v1/metrics", uri.path()))
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no route for {}; see /api/v1/traces, /api/v1/metrics",
+            uri.path()
+        ),
+    )
 }

@@ -24,8 +24,14 @@ pub enum ServeError {
     Config(#[from] config::ConfigError),
     #[error("could not open the store: {0}")]
     Store(#[from] glassbox_store::StoreError),
-    #[error("could not listen on {addr} ({what}): {source}; is another process using the port? Pick another with --{what}")]
-    Bind { what: &'static str, addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "could not listen on {addr} ({what}): {source}; is another process using the port? Pick another with --{what}"
+    )]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A started server. Dropping it does not stop it; call [`Running::shutdown`].
@@ -58,13 +64,39 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let prices = config.price_table()?;
     let store = Arc::new(SqliteStore::open(&config.data_dir)?);
     let pipeline = Arc::new(Pipeline::new(prices));
-    let sink = Arc::new(sink::StoreSink::new(store.clone(), pipeline, config.ingest_buffer_bytes));
-    let limits = ReceiverLimits { max_message_bytes: config.max_message_bytes };
+    let sink = Arc::new(sink::StoreSink::new(
+        store.clone(),
+        pipeline,
+        config.ingest_buffer_bytes,
+    ));
+    let limits = ReceiverLimits {
+        max_message_bytes: config.max_message_bytes,
+    };
 
-    let http = TcpListener::bind(config.http).await.map_err(|source| ServeError::Bind { what: "http", addr: config.http, source })?;
-    let grpc = TcpListener::bind(config.grpc).await.map_err(|source| ServeError::Bind { what: "grpc", addr: config.grpc, source })?;
-    let http_addr = http.local_addr().map_err(|source| ServeError::Bind { what: "http", addr: config.http, source })?;
-    let grpc_addr = grpc.local_addr().map_err(|source| ServeError::Bind { what: "grpc", addr: config.grpc, source })?;
+    let http = TcpListener::bind(config.http)
+        .await
+        .map_err(|source| ServeError::Bind {
+            what: "http",
+            addr: config.http,
+            source,
+        })?;
+    let grpc = TcpListener::bind(config.grpc)
+        .await
+        .map_err(|source| ServeError::Bind {
+            what: "grpc",
+            addr: config.grpc,
+            source,
+        })?;
+    let http_addr = http.local_addr().map_err(|source| ServeError::Bind {
+        what: "http",
+        addr: config.http,
+        source,
+    })?;
+    let grpc_addr = grpc.local_addr().map_err(|source| ServeError::Bind {
+        what: "grpc",
+        addr: config.grpc,
+        source,
+    })?;
 
     let (stop, stopped) = watch::channel(false);
     let app = receivers::http::router(sink.clone(), limits)
@@ -95,8 +127,17 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             tracing::error!(error = %e, "gRPC server failed");
         }
     });
-    tracing::info!("OTLP/HTTP, API and UI on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)");
-    tracing::info!("OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc)");
+    tracing::info!(
+        "OTLP/HTTP, API and UI on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+    );
+    tracing::info!(
+        "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
+    );
     tracing::info!(data_dir = %config.data_dir.display(), "store ready");
-    Ok(Running { http_addr, grpc_addr, stop, tasks: vec![http_task, grpc_task] })
+    Ok(Running {
+        http_addr,
+        grpc_addr,
+        stop,
+        tasks: vec![http_task, grpc_task],
+    })
 }

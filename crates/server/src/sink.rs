@@ -23,20 +23,41 @@ pub struct StoreSink {
 
 impl StoreSink {
     pub fn new(store: Arc<SqliteStore>, pipeline: Arc<Pipeline>, buffer_bytes: usize) -> Self {
-        let buffer_kib = u32::try_from(buffer_bytes / 1024).unwrap_or(u32::MAX).max(1);
-        Self { store, pipeline, buffer: Arc::new(Semaphore::new(buffer_kib as usize)), buffer_kib }
+        let buffer_kib = u32::try_from(buffer_bytes / 1024)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        Self {
+            store,
+            pipeline,
+            buffer: Arc::new(Semaphore::new(buffer_kib as usize)),
+            buffer_kib,
+        }
     }
 }
 
 impl Sink for StoreSink {
-    fn accept(&self, batch: Batch) -> Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + '_>> {
+    fn accept(
+        &self,
+        batch: Batch,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + '_>> {
         Box::pin(async move {
             // Decoded spans take a few times their wire size; count that.
-            let kib = u32::try_from(batch.body_bytes.saturating_mul(3) / 1024).unwrap_or(u32::MAX).clamp(1, self.buffer_kib);
-            let _permit = self.buffer.clone().try_acquire_many_owned(kib).map_err(|_| {
-                SinkError::Overloaded("ingest buffer full".to_owned(), Duration::from_secs(1))
-            })?;
-            let Batch { mut spans, mut logs, metrics, .. } = batch;
+            let kib = u32::try_from(batch.body_bytes.saturating_mul(3) / 1024)
+                .unwrap_or(u32::MAX)
+                .clamp(1, self.buffer_kib);
+            let _permit = self
+                .buffer
+                .clone()
+                .try_acquire_many_owned(kib)
+                .map_err(|_| {
+                    SinkError::Overloaded("ingest buffer full".to_owned(), Duration::from_secs(1))
+                })?;
+            let Batch {
+                mut spans,
+                mut logs,
+                metrics,
+                ..
+            } = batch;
             let pipeline = self.pipeline.clone();
             let (spans, logs) = tokio::task::spawn_blocking(move || {
                 pipeline.process_spans(&mut spans);
@@ -47,9 +68,15 @@ impl Sink for StoreSink {
             .map_err(|e| SinkError::Unavailable(format!("pipeline task failed: {e}")))?;
             let written = self
                 .store
-                .try_write(WriteBatch { spans, logs, metrics })
+                .try_write(WriteBatch {
+                    spans,
+                    logs,
+                    metrics,
+                })
                 .map_err(|e| SinkError::Overloaded(e.to_string(), Duration::from_secs(1)))?;
-            written.await.map_err(|e| SinkError::Unavailable(e.to_string()))
+            written
+                .await
+                .map_err(|e| SinkError::Unavailable(e.to_string()))
         })
     }
 }

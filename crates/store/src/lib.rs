@@ -20,12 +20,17 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("could not open the data directory {path}: {source}")]
-    Open { path: String, source: std::io::Error },
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("the store is shutting down")]
     Closed,
-    #[error("the database schema is version {found}, newer than this binary's {supported}; upgrade Glassbox")]
+    #[error(
+        "the database schema is version {found}, newer than this binary's {supported}; upgrade Glassbox"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
 }
 
@@ -51,7 +56,12 @@ impl WriteBatch {
 /// run them off the async executor.
 pub trait Store: Send + Sync + 'static {
     /// Traces matching `filter`, newest first, after `cursor`.
-    fn list_traces(&self, filter: &Filter, limit: usize, cursor: Option<&TraceCursor>) -> Result<Vec<TraceRow>, StoreError>;
+    fn list_traces(
+        &self,
+        filter: &Filter,
+        limit: usize,
+        cursor: Option<&TraceCursor>,
+    ) -> Result<Vec<TraceRow>, StoreError>;
     /// Summary rows for the given traces.
     fn get_trace(&self, trace_id: &[u8]) -> Result<Option<TraceRow>, StoreError>;
     /// All spans of one trace, with their canonical fields and original attributes.
@@ -65,5 +75,10 @@ pub trait Store: Send + Sync + 'static {
     /// Log records matching `filter`.
     fn list_logs(&self, filter: &LogFilter) -> Result<Vec<LogRecord>, StoreError>;
     /// Metric points of one metric name in a time window.
-    fn metric_points(&self, name: &str, from_ns: Option<u64>, to_ns: Option<u64>) -> Result<Vec<MetricPoint>, StoreError>;
+    fn metric_points(
+        &self,
+        name: &str,
+        from_ns: Option<u64>,
+        to_ns: Option<u64>,
+    ) -> Result<Vec<MetricPoint>, StoreError>;
 }

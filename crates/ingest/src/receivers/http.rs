@@ -12,9 +12,15 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
-use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
 use prost::Message;
 
 use super::ReceiverLimits;
@@ -89,8 +95,10 @@ impl IntoResponse for ExportError {
             ),
             Encoding::Json => (
                 "application/json",
-                serde_json::to_vec(&serde_json::json!({"code": grpc_code, "message": self.message}))
-                    .unwrap_or_default(),
+                serde_json::to_vec(
+                    &serde_json::json!({"code": grpc_code, "message": self.message}),
+                )
+                .unwrap_or_default(),
             ),
         };
         let mut resp = (self.status, [(header::CONTENT_TYPE, content_type)], body).into_response();
@@ -107,11 +115,18 @@ fn content_encoding(headers: &HeaderMap) -> Result<Encoding, String> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
-        "" => Err("missing Content-Type: send application/x-protobuf or application/json".to_owned()),
+        "" => {
+            Err("missing Content-Type: send application/x-protobuf or application/json".to_owned())
+        }
         other => Err(format!(
             "unsupported Content-Type {other:?}: send application/x-protobuf or application/json"
         )),
@@ -165,7 +180,9 @@ async fn export_inner(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("gzip body inflates past the {max}-byte limit; send smaller batches"),
             ),
-            GunzipError::Corrupt(e) => err(StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}")),
+            GunzipError::Corrupt(e) => {
+                err(StatusCode::BAD_REQUEST, format!("invalid gzip body: {e}"))
+            }
         })?,
         Some(other) => {
             return Err(err(
@@ -248,7 +265,9 @@ enum GunzipError {
 fn gunzip(raw: &[u8], max: usize) -> Result<Bytes, GunzipError> {
     let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(max));
     let mut decoder = flate2::read::MultiGzDecoder::new(raw).take(max as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(GunzipError::Corrupt)?;
+    decoder
+        .read_to_end(&mut out)
+        .map_err(GunzipError::Corrupt)?;
     if out.len() > max {
         return Err(GunzipError::TooLarge);
     }

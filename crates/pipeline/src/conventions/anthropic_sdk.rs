@@ -15,8 +15,17 @@ impl Convention for AnthropicSdk {
         let a = &s.attrs;
         fill(&mut d.kind, Some(SpanKind::Llm));
         fill(&mut d.reporter, Some(Reporter::ProviderSdk));
-        fill(&mut d.cache_write_5m, a.u64("anthropic.usage.cache_creation.ephemeral_5m_input_tokens"));
-        fill(&mut d.cache_write_1h, a.u64("anthropic.usage.cache_creation.ephemeral_1h_input_tokens"));
-        fill(&mut d.finish_reasons, a.str("anthropic.message.stop_reason").map(|r| vec![r]));
+        fill(
+            &mut d.cache_write_5m,
+            a.u64("anthropic.usage.cache_creation.ephemeral_5m_input_tokens"),
+        );
+        fill(
+            &mut d.cache_write_1h,
+            a.u64("anthropic.usage.cache_creation.ephemeral_1h_input_tokens"),
+        );
+        fill(
+            &mut d.finish_reasons,
+            a.str("anthropic.message.stop_reason").map(|r| vec![r]),
+        );
     }
 }

@@ -63,7 +63,9 @@ impl<'a> Attrs<'a> {
     pub fn strings(&self, key: &str) -> Option<Vec<String>> {
         let v = self.get(key)?;
         let v = match v {
-            Value::String(s) => serde_json::from_str::<Value>(s).unwrap_or_else(|_| Value::String(s.clone())),
+            Value::String(s) => {
+                serde_json::from_str::<Value>(s).unwrap_or_else(|_| Value::String(s.clone()))
+            }
             v => v.clone(),
         };
         match v {
@@ -79,7 +81,10 @@ impl<'a> Attrs<'a> {
     }
 
     /// Keys starting with `prefix`, for flattened conventions such as OpenInference.
-    pub fn with_prefix<'p>(&self, prefix: &'p str) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a, 'p> {
+    pub fn with_prefix<'p>(
+        &self,
+        prefix: &'p str,
+    ) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a, 'p> {
         self.0
             .iter()
             .filter(move |(k, _)| k.starts_with(prefix))
@@ -89,9 +94,11 @@ impl<'a> Attrs<'a> {
 
 pub fn value_u64(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 1e18).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 1e18)
+                .map(|f| f as u64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }

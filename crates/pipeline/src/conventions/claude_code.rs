@@ -20,7 +20,9 @@ impl Convention for ClaudeCode {
             return;
         }
         let a = &s.attrs;
-        let span_type = a.str("span.type").unwrap_or_else(|| s.name.trim_start_matches("claude_code.").to_owned());
+        let span_type = a
+            .str("span.type")
+            .unwrap_or_else(|| s.name.trim_start_matches("claude_code.").to_owned());
         match span_type.as_str() {
             "llm_request" => {
                 d.kind = Some(SpanKind::Llm);
@@ -32,10 +34,17 @@ impl Convention for ClaudeCode {
                 fill(&mut d.cache_write_5m, a.u64("cache_creation_5m_tokens"));
                 fill(&mut d.cache_write_1h, a.u64("cache_creation_1h_tokens"));
                 fill(&mut d.response_model, a.str("model"));
-                fill(&mut d.response_id, a.first_str(&["gen_ai.response.id", "request_id"]));
+                fill(
+                    &mut d.response_id,
+                    a.first_str(&["gen_ai.response.id", "request_id"]),
+                );
                 fill(&mut d.finish_reasons, a.str("stop_reason").map(|r| vec![r]));
                 fill(&mut d.streamed, Some(true));
-                let attempts = s.events.iter().filter(|e| e.name == "gen_ai.request.attempt").count();
+                let attempts = s
+                    .events
+                    .iter()
+                    .filter(|e| e.name == "gen_ai.request.attempt")
+                    .count();
                 if attempts > 0 {
                     d.attempts = Some(u32::try_from(attempts).unwrap_or(u32::MAX));
                 }
@@ -53,9 +62,13 @@ impl Convention for ClaudeCode {
                 fill(
                     &mut d.tool,
                     Some(ToolCall {
-                        name: a.first_str(&["gen_ai.tool.name", "tool_name"]).unwrap_or_else(|| s.name.to_owned()),
+                        name: a
+                            .first_str(&["gen_ai.tool.name", "tool_name"])
+                            .unwrap_or_else(|| s.name.to_owned()),
                         call_id: a.first_str(&["gen_ai.tool.call.id", "tool_use_id"]),
-                        arguments: a.json("tool_input").or_else(|| a.json("gen_ai.tool.call.arguments")),
+                        arguments: a
+                            .json("tool_input")
+                            .or_else(|| a.json("gen_ai.tool.call.arguments")),
                         result: a.json("tool.output"),
                         error: None,
                     }),

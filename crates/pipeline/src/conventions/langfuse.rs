@@ -33,7 +33,10 @@ impl Convention for Langfuse {
             || s.status.code == StatusCode::Error;
         let status_message = a.str("langfuse.observation.status_message");
         if d.kind == Some(SpanKind::Llm) {
-            fill(&mut d.response_model, a.str("langfuse.observation.model.name"));
+            fill(
+                &mut d.response_model,
+                a.str("langfuse.observation.model.name"),
+            );
             let usage = a.json("langfuse.observation.usage_details");
             let u = |k: &str| {
                 usage
@@ -44,7 +47,10 @@ impl Convention for Langfuse {
             };
             fill(&mut d.input_uncached, u("input"));
             fill(&mut d.output, u("output"));
-            fill(&mut d.cache_read, u("cache_read_input_tokens").or_else(|| u("input_cache_read")));
+            fill(
+                &mut d.cache_read,
+                u("cache_read_input_tokens").or_else(|| u("input_cache_read")),
+            );
             fill(
                 &mut d.cache_write,
                 u("cache_creation_input_tokens").or_else(|| u("input_cache_creation")),
@@ -57,7 +63,9 @@ impl Convention for Langfuse {
             if let Some(input) = a.json("langfuse.observation.input") {
                 fill(
                     &mut d.input_messages,
-                    input.get("messages").and_then(messages::from_anthropic_messages),
+                    input
+                        .get("messages")
+                        .and_then(messages::from_anthropic_messages),
                 );
                 if let Some(sys) = input.get("system") {
                     fill(&mut d.system_instructions, messages::system_text(sys));
@@ -68,7 +76,10 @@ impl Convention for Langfuse {
                 if !parts.is_empty() {
                     fill(
                         &mut d.output_messages,
-                        Some(vec![glassbox_model::Message { role: "assistant".to_owned(), parts }]),
+                        Some(vec![glassbox_model::Message {
+                            role: "assistant".to_owned(),
+                            parts,
+                        }]),
                     );
                 }
             }
@@ -81,7 +92,13 @@ impl Convention for Langfuse {
             let input = a.json("langfuse.observation.input");
             // Decorated functions record {"args": [...], "kwargs": {...}}; the kwargs are the arguments.
             let arguments = input.map(|i| match i.get("kwargs") {
-                Some(k) if i.get("args").and_then(Value::as_array).is_some_and(Vec::is_empty) => k.clone(),
+                Some(k)
+                    if i.get("args")
+                        .and_then(Value::as_array)
+                        .is_some_and(Vec::is_empty) =>
+                {
+                    k.clone()
+                }
                 _ => i,
             });
             fill(
@@ -90,14 +107,23 @@ impl Convention for Langfuse {
                     name: s.name.to_owned(),
                     call_id: None,
                     arguments,
-                    result: a.json("langfuse.observation.output").or_else(|| a.get("langfuse.observation.output").cloned()),
-                    error: is_error.then(|| status_message.clone().unwrap_or_else(|| "error".to_owned())),
+                    result: a
+                        .json("langfuse.observation.output")
+                        .or_else(|| a.get("langfuse.observation.output").cloned()),
+                    error: is_error
+                        .then(|| status_message.clone().unwrap_or_else(|| "error".to_owned())),
                 }),
             );
         }
         let g = &mut d.grouping;
-        fill(&mut g.prompt_name, a.str("langfuse.observation.prompt.name"));
-        fill(&mut g.prompt_version, a.str("langfuse.observation.prompt.version"));
+        fill(
+            &mut g.prompt_name,
+            a.str("langfuse.observation.prompt.name"),
+        );
+        fill(
+            &mut g.prompt_version,
+            a.str("langfuse.observation.prompt.version"),
+        );
         fill(&mut g.agent_name, a.str("langfuse.trace.name"));
     }
 }

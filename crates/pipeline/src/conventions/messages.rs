@@ -31,9 +31,11 @@ pub fn from_semconv(v: &Value) -> Option<Vec<Message>> {
 fn semconv_part(p: &Value) -> Part {
     let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
     match p.get("type").and_then(Value::as_str) {
-        Some("text") | Some("reasoning") if p.get("content").is_some_and(Value::is_string) => Part::Text {
-            text: s("content").unwrap_or_default(),
-        },
+        Some("text") | Some("reasoning") if p.get("content").is_some_and(Value::is_string) => {
+            Part::Text {
+                text: s("content").unwrap_or_default(),
+            }
+        }
         Some("tool_call") => Part::ToolCall {
             id: s("id"),
             name: s("name").unwrap_or_default(),
@@ -41,7 +43,11 @@ fn semconv_part(p: &Value) -> Part {
         },
         Some("tool_call_response") => Part::ToolResult {
             id: s("id"),
-            content: p.get("response").or_else(|| p.get("result")).cloned().unwrap_or(Value::Null),
+            content: p
+                .get("response")
+                .or_else(|| p.get("result"))
+                .cloned()
+                .unwrap_or(Value::Null),
             is_error: false,
         },
         _ => Part::Other { value: p.clone() },
@@ -55,7 +61,11 @@ pub fn system_text(v: &Value) -> Option<String> {
         Value::Array(parts) => {
             let texts: Vec<&str> = parts
                 .iter()
-                .filter_map(|p| p.get("content").or_else(|| p.get("text")).and_then(Value::as_str))
+                .filter_map(|p| {
+                    p.get("content")
+                        .or_else(|| p.get("text"))
+                        .and_then(Value::as_str)
+                })
                 .collect();
             (!texts.is_empty()).then(|| texts.join("\n"))
         }
@@ -65,7 +75,9 @@ pub fn system_text(v: &Value) -> Option<String> {
 
 fn parse_maybe_json(v: Option<&Value>) -> Value {
     match v {
-        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone())),
+        Some(Value::String(s)) => {
+            serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+        }
         Some(v) => v.clone(),
         None => Value::Null,
     }
@@ -80,7 +92,9 @@ pub fn anthropic_blocks(content: &Value) -> Vec<Part> {
             .map(|b| {
                 let s = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_owned);
                 match b.get("type").and_then(Value::as_str) {
-                    Some("text") => Part::Text { text: s("text").unwrap_or_default() },
+                    Some("text") => Part::Text {
+                        text: s("text").unwrap_or_default(),
+                    },
                     Some("tool_use") => Part::ToolCall {
                         id: s("id"),
                         name: s("name").unwrap_or_default(),
@@ -96,7 +110,9 @@ pub fn anthropic_blocks(content: &Value) -> Vec<Part> {
             })
             .collect(),
         Value::Null => Vec::new(),
-        other => vec![Part::Other { value: other.clone() }],
+        other => vec![Part::Other {
+            value: other.clone(),
+        }],
     }
 }
 
@@ -130,7 +146,11 @@ pub fn from_openinference(attrs: &Attrs<'_>, prefix: &str) -> Option<Vec<Message
         let tool_call_id = attrs.str(&format!("{base}.tool_call_id"));
         if let Some(text) = attrs.str(&format!("{base}.content")) {
             if let Some(id) = tool_call_id.clone() {
-                parts.push(Part::ToolResult { id: Some(id), content: Value::String(text), is_error: false });
+                parts.push(Part::ToolResult {
+                    id: Some(id),
+                    content: Value::String(text),
+                    is_error: false,
+                });
             } else {
                 parts.push(Part::Text { text });
             }
@@ -138,22 +158,32 @@ pub fn from_openinference(attrs: &Attrs<'_>, prefix: &str) -> Option<Vec<Message
         let mut j = 0usize;
         while let Some(kind) = attrs.str(&format!("{base}.contents.{j}.message_content.type")) {
             if kind == "text" {
-                if let Some(text) = attrs.str(&format!("{base}.contents.{j}.message_content.text")) {
+                if let Some(text) = attrs.str(&format!("{base}.contents.{j}.message_content.text"))
+                {
                     parts.push(Part::Text { text });
                 }
             }
             j += 1;
         }
         let mut j = 0usize;
-        while let Some(name) = attrs.str(&format!("{base}.tool_calls.{j}.tool_call.function.name")) {
+        while let Some(name) = attrs.str(&format!("{base}.tool_calls.{j}.tool_call.function.name"))
+        {
             parts.push(Part::ToolCall {
                 id: attrs.str(&format!("{base}.tool_calls.{j}.tool_call.id")),
                 name,
-                arguments: parse_maybe_json(attrs.get(&format!("{base}.tool_calls.{j}.tool_call.function.arguments"))),
+                arguments: parse_maybe_json(attrs.get(&format!(
+                    "{base}.tool_calls.{j}.tool_call.function.arguments"
+                ))),
             });
             j += 1;
         }
-        msgs.push((i, Message { role: role.unwrap_or_else(|| "unknown".to_owned()), parts }));
+        msgs.push((
+            i,
+            Message {
+                role: role.unwrap_or_else(|| "unknown".to_owned()),
+                parts,
+            },
+        ));
         i += 1;
         if i > 100_000 {
             break;

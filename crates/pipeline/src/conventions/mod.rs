@@ -70,6 +70,7 @@ pub struct Draft {
     pub tool_definitions: Option<serde_json::Value>,
     pub response_id: Option<String>,
     pub streamed: Option<bool>,
+    pub stream_completion: Option<bool>,
     pub error_type: Option<String>,
     pub failed: Option<bool>,
     pub attempts: Option<u32>,
@@ -124,17 +125,33 @@ pub fn common_grouping(attrs: &Attrs<'_>, resource: &Attrs<'_>, g: &mut Grouping
     fill(&mut g.service, resource.str("service.name"));
     fill(
         &mut g.environment,
-        either(&["deployment.environment.name", "deployment.environment", "langfuse.environment"]),
+        either(&[
+            "deployment.environment.name",
+            "deployment.environment",
+            "langfuse.environment",
+        ]),
     );
     fill(
         &mut g.release,
-        either(&["langfuse.release", "langfuse.trace.release", "service.version", "deployment.version"]),
+        either(&[
+            "langfuse.release",
+            "langfuse.trace.release",
+            "service.version",
+            "deployment.version",
+        ]),
     );
     fill(
         &mut g.session_id,
-        either(&["session.id", "gen_ai.conversation.id", "langfuse.session.id"]),
+        either(&[
+            "session.id",
+            "gen_ai.conversation.id",
+            "langfuse.session.id",
+        ]),
     );
-    fill(&mut g.user_id, either(&["user.id", "enduser.id", "langfuse.user.id"]));
+    fill(
+        &mut g.user_id,
+        either(&["user.id", "enduser.id", "langfuse.user.id"]),
+    );
     fill(&mut g.prompt_name, either(&["gen_ai.prompt.name"]));
     fill(&mut g.agent_name, either(&["gen_ai.agent.name"]));
 }

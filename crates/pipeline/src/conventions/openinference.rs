@@ -29,16 +29,37 @@ impl Convention for OpenInference {
                 _ => SpanKind::Other,
             }),
         );
-        fill(&mut d.provider, a.first_str(&["llm.provider", "llm.system"]));
+        fill(
+            &mut d.provider,
+            a.first_str(&["llm.provider", "llm.system"]),
+        );
         fill(&mut d.request_model, a.str("llm.request.model_name"));
-        fill(&mut d.response_model, a.first_str(&["llm.response.model_name", "llm.model_name"]));
+        fill(
+            &mut d.response_model,
+            a.first_str(&["llm.response.model_name", "llm.model_name"]),
+        );
         fill(&mut d.input_total, a.u64("llm.token_count.prompt"));
         fill(&mut d.output, a.u64("llm.token_count.completion"));
-        fill(&mut d.cache_read, a.u64("llm.token_count.prompt_details.cache_read"));
-        fill(&mut d.cache_write, a.u64("llm.token_count.prompt_details.cache_write"));
-        fill(&mut d.finish_reasons, a.str("llm.finish_reason").map(|r| vec![r]));
-        fill(&mut d.input_messages, messages::from_openinference(a, "llm.input_messages"));
-        fill(&mut d.output_messages, messages::from_openinference(a, "llm.output_messages"));
+        fill(
+            &mut d.cache_read,
+            a.u64("llm.token_count.prompt_details.cache_read"),
+        );
+        fill(
+            &mut d.cache_write,
+            a.u64("llm.token_count.prompt_details.cache_write"),
+        );
+        fill(
+            &mut d.finish_reasons,
+            a.str("llm.finish_reason").map(|r| vec![r]),
+        );
+        fill(
+            &mut d.input_messages,
+            messages::from_openinference(a, "llm.input_messages"),
+        );
+        fill(
+            &mut d.output_messages,
+            messages::from_openinference(a, "llm.output_messages"),
+        );
         if d.kind == Some(SpanKind::Llm) {
             // The full response, when JSON, carries the provider's message id.
             if let Some(out) = a.json("output.value") {
@@ -66,11 +87,18 @@ impl Convention for OpenInference {
                     name: a.str("tool.name").unwrap_or_else(|| s.name.to_owned()),
                     call_id: a.str("tool.id").or_else(|| a.str("tool_call.id")),
                     arguments: a.json("input.value").or_else(|| a.json("tool.parameters")),
-                    result: a.json("output.value").or_else(|| a.get("output.value").cloned()),
-                    error: failed.then(|| exception_message(s.events).unwrap_or_else(|| s.status.message.clone())),
+                    result: a
+                        .json("output.value")
+                        .or_else(|| a.get("output.value").cloned()),
+                    error: failed.then(|| {
+                        exception_message(s.events).unwrap_or_else(|| s.status.message.clone())
+                    }),
                 }),
             );
         }
-        fill(&mut d.grouping.prompt_version, a.str("llm.prompt_template.version"));
+        fill(
+            &mut d.grouping.prompt_version,
+            a.str("llm.prompt_template.version"),
+        );
     }
 }

@@ -28,7 +28,9 @@ impl Convention for OpenLlmetry {
                 },
             );
         }
-        let streamed = a.bool("gen_ai.is_streaming").or_else(|| a.bool("llm.is_streaming"));
+        let streamed = a
+            .bool("gen_ai.is_streaming")
+            .or_else(|| a.bool("llm.is_streaming"));
         fill(&mut d.streamed, streamed);
         if is_instrumentation && s.scope_name.ends_with(".anthropic") && streamed == Some(true) {
             d.output_overcount = Some(1);
@@ -37,8 +39,14 @@ impl Convention for OpenLlmetry {
         fill(&mut d.input_total, a.u64("llm.usage.prompt_tokens"));
         fill(&mut d.output, a.u64("llm.usage.completion_tokens"));
         let g = &mut d.grouping;
-        fill(&mut g.session_id, a.str("traceloop.association.properties.session_id"));
-        fill(&mut g.user_id, a.str("traceloop.association.properties.user_id"));
+        fill(
+            &mut g.session_id,
+            a.str("traceloop.association.properties.session_id"),
+        );
+        fill(
+            &mut g.user_id,
+            a.str("traceloop.association.properties.user_id"),
+        );
         fill(&mut g.prompt_name, a.str("traceloop.prompt.key"));
         fill(&mut g.prompt_version, a.str("traceloop.prompt.version"));
         fill(&mut g.agent_name, a.str("traceloop.workflow.name"));
@@ -53,7 +61,9 @@ impl Convention for OpenLlmetry {
                     call_id: a.str("gen_ai.tool.call.id"),
                     arguments: a.json("traceloop.entity.input"),
                     result: a.json("traceloop.entity.output"),
-                    error: failed.then(|| exception_message(s.events).unwrap_or_else(|| s.status.message.clone())),
+                    error: failed.then(|| {
+                        exception_message(s.events).unwrap_or_else(|| s.status.message.clone())
+                    }),
                 }),
             );
         }

@@ -27,7 +27,10 @@ impl Convention for Semconv {
         if let Some(op) = a.str("gen_ai.operation.name") {
             fill(&mut d.kind, kind_of_operation(&op));
         }
-        fill(&mut d.provider, a.first_str(&["gen_ai.provider.name", "gen_ai.system"]));
+        fill(
+            &mut d.provider,
+            a.first_str(&["gen_ai.provider.name", "gen_ai.system"]),
+        );
         fill(&mut d.request_model, a.str("gen_ai.request.model"));
         fill(&mut d.response_model, a.str("gen_ai.response.model"));
         fill(&mut d.response_id, a.str("gen_ai.response.id"));
@@ -37,14 +40,26 @@ impl Convention for Semconv {
         );
         fill(
             &mut d.output,
-            a.first_u64(&["gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"]),
+            a.first_u64(&[
+                "gen_ai.usage.output_tokens",
+                "gen_ai.usage.completion_tokens",
+            ]),
         );
-        fill(&mut d.cache_read, a.u64("gen_ai.usage.cache_read.input_tokens"));
+        fill(
+            &mut d.cache_read,
+            a.u64("gen_ai.usage.cache_read.input_tokens"),
+        );
         fill(
             &mut d.cache_write,
-            a.first_u64(&["gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens"]),
+            a.first_u64(&[
+                "gen_ai.usage.cache_write.input_tokens",
+                "gen_ai.usage.cache_creation.input_tokens",
+            ]),
         );
-        fill(&mut d.finish_reasons, a.strings("gen_ai.response.finish_reasons"));
+        fill(
+            &mut d.finish_reasons,
+            a.strings("gen_ai.response.finish_reasons"),
+        );
         fill(&mut d.streamed, a.bool("gen_ai.request.stream"));
         if let Some(v) = a.json("gen_ai.input.messages") {
             fill(&mut d.input_messages, messages::from_semconv(&v));
@@ -66,7 +81,9 @@ impl Convention for Semconv {
             fill(
                 &mut d.tool,
                 Some(ToolCall {
-                    name: a.str("gen_ai.tool.name").unwrap_or_else(|| s.name.to_owned()),
+                    name: a
+                        .str("gen_ai.tool.name")
+                        .unwrap_or_else(|| s.name.to_owned()),
                     call_id: a.str("gen_ai.tool.call.id"),
                     arguments: a.json("gen_ai.tool.call.arguments"),
                     result: a.json("gen_ai.tool.call.result"),
@@ -81,7 +98,10 @@ impl Convention for Semconv {
         }
         common_grouping(a, &s.resource, &mut d.grouping);
         // A span with a model and token usage is a model call whatever else it says.
-        if d.kind.is_none() && (d.request_model.is_some() || d.response_model.is_some()) && d.has_usage() {
+        if d.kind.is_none()
+            && (d.request_model.is_some() || d.response_model.is_some())
+            && d.has_usage()
+        {
             d.kind = Some(SpanKind::Llm);
         }
     }

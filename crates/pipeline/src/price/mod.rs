@@ -16,7 +16,9 @@ const BUNDLED: &str = include_str!("prices.toml");
 pub enum PriceError {
     #[error("price table is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("model {model:?}: {field} = {value:?} is not a decimal USD-per-million-tokens amount with at most 6 decimals")]
+    #[error(
+        "model {model:?}: {field} = {value:?} is not a decimal USD-per-million-tokens amount with at most 6 decimals"
+    )]
     Amount {
         model: String,
         field: &'static str,
@@ -118,10 +120,17 @@ fn parse_amount(model: &str, field: &'static str, value: &str) -> Result<i64, Pr
         value: value.to_owned(),
     };
     let (whole, frac) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
-    if whole.is_empty() && frac.is_empty() || frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty() && frac.is_empty()
+        || frac.len() > 6
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(err());
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| err())? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| err())?
+    };
     if whole < 0 {
         return Err(err());
     }
@@ -130,7 +139,10 @@ fn parse_amount(model: &str, field: &'static str, value: &str) -> Result<i64, Pr
     } else {
         frac.parse::<i64>().map_err(|_| err())? * 10_i64.pow(6 - frac.len() as u32)
     };
-    whole.checked_mul(1_000_000).and_then(|w| w.checked_add(frac_val)).ok_or_else(err)
+    whole
+        .checked_mul(1_000_000)
+        .and_then(|w| w.checked_add(frac_val))
+        .ok_or_else(err)
 }
 
 fn parse_date(model: &str, value: &str) -> Result<u64, PriceError> {
@@ -153,7 +165,9 @@ fn rates(
 ) -> Result<Rates, PriceError> {
     let input = parse_amount(model, "input", input)?;
     let output = parse_amount(model, "output", output)?;
-    let opt = |field, v: Option<&str>, default: i64| v.map_or(Ok(default), |v| parse_amount(model, field, v));
+    let opt = |field, v: Option<&str>, default: i64| {
+        v.map_or(Ok(default), |v| parse_amount(model, field, v))
+    };
     Ok(Rates {
         input,
         output,
@@ -189,14 +203,28 @@ impl PriceTable {
                 let long_context = match &p.long_context {
                     Some(lc) => Some((
                         lc.above_prompt_tokens,
-                        rates(&e.id, &lc.input, &lc.output, lc.cache_read.as_deref(), lc.cache_write_5m.as_deref(), lc.cache_write_1h.as_deref())?,
+                        rates(
+                            &e.id,
+                            &lc.input,
+                            &lc.output,
+                            lc.cache_read.as_deref(),
+                            lc.cache_write_5m.as_deref(),
+                            lc.cache_write_1h.as_deref(),
+                        )?,
                     )),
                     None => None,
                 };
                 prices.push(Price {
                     from_unix_nano: parse_date(&e.id, &p.from)?,
                     from: p.from.clone(),
-                    rates: rates(&e.id, &p.input, &p.output, p.cache_read.as_deref(), p.cache_write_5m.as_deref(), p.cache_write_1h.as_deref())?,
+                    rates: rates(
+                        &e.id,
+                        &p.input,
+                        &p.output,
+                        p.cache_read.as_deref(),
+                        p.cache_write_5m.as_deref(),
+                        p.cache_write_1h.as_deref(),
+                    )?,
                     long_context,
                 });
             }
@@ -204,11 +232,17 @@ impl PriceTable {
             let key = canonical_model_name(&e.id);
             let idx = match self.by_name.get(&key) {
                 Some(&i) => {
-                    self.models[i] = Model { id: e.id.clone(), prices };
+                    self.models[i] = Model {
+                        id: e.id.clone(),
+                        prices,
+                    };
                     i
                 }
                 None => {
-                    self.models.push(Model { id: e.id.clone(), prices });
+                    self.models.push(Model {
+                        id: e.id.clone(),
+                        prices,
+                    });
                     self.models.len() - 1
                 }
             };
@@ -226,7 +260,11 @@ impl PriceTable {
     }
 
     /// The rates for `model` in force at `at_unix_nano`, and the id of that entry.
-    pub fn rates_at(&self, model: &str, at_unix_nano: u64) -> Option<(Rates, Option<(u64, Rates)>, String)> {
+    pub fn rates_at(
+        &self,
+        model: &str,
+        at_unix_nano: u64,
+    ) -> Option<(Rates, Option<(u64, Rates)>, String)> {
         let m = &self.models[*self.by_name.get(&canonical_model_name(model))?];
         // Before the first entry's date we still use the first entry: a span
         // with a skewed clock should not lose its price.
@@ -244,19 +282,31 @@ impl PriceTable {
         if !call.has_usage {
             // Failed calls are not billed; nothing to price.
             return match call.model() {
-                Some(_) if call.error_type.is_some() => Cost::Priced { amount: Money::ZERO, price_id: "not-billed:failed-call".to_owned() },
-                _ => Cost::Unpriced { reason: "the call reported no token usage".to_owned() },
+                Some(_) if call.error_type.is_some() => Cost::Priced {
+                    amount: Money::ZERO,
+                    price_id: "not-billed:failed-call".to_owned(),
+                },
+                _ => Cost::Unpriced {
+                    reason: "the call reported no token usage".to_owned(),
+                },
             };
         }
         let Some(model) = call.model() else {
-            return Cost::Unpriced { reason: "the call names no model".to_owned() };
+            return Cost::Unpriced {
+                reason: "the call names no model".to_owned(),
+            };
         };
-        let Some((base, long_context, price_id)) = self
-            .rates_at(model, at_unix_nano)
-            .or_else(|| call.request_model.as_deref().and_then(|m| self.rates_at(m, at_unix_nano)))
+        let Some((base, long_context, price_id)) =
+            self.rates_at(model, at_unix_nano).or_else(|| {
+                call.request_model
+                    .as_deref()
+                    .and_then(|m| self.rates_at(m, at_unix_nano))
+            })
         else {
             return Cost::Unpriced {
-                reason: format!("no price for model {model:?}; add it under [[prices.model]] in the config file"),
+                reason: format!(
+                    "no price for model {model:?}; add it under [[prices.model]] in the config file"
+                ),
             };
         };
         let t = &call.tokens;
@@ -275,11 +325,19 @@ impl PriceTable {
         ]
         .iter()
         .try_fold(0i64, |acc, &(n, rate)| {
-            i64::try_from(n).ok().and_then(|n| n.checked_mul(rate)).and_then(|c| acc.checked_add(c))
+            i64::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_mul(rate))
+                .and_then(|c| acc.checked_add(c))
         });
         match sum {
-            Some(pico) => Cost::Priced { amount: Money(pico), price_id },
-            None => Cost::Unpriced { reason: "token counts too large to price".to_owned() },
+            Some(pico) => Cost::Priced {
+                amount: Money(pico),
+                price_id,
+            },
+            None => Cost::Unpriced {
+                reason: "token counts too large to price".to_owned(),
+            },
         }
     }
 }
@@ -290,7 +348,12 @@ mod tests {
     use glassbox_model::Tokens;
 
     fn call(model: &str, tokens: Tokens) -> ModelCall {
-        ModelCall { response_model: Some(model.to_owned()), tokens, has_usage: true, ..ModelCall::default() }
+        ModelCall {
+            response_model: Some(model.to_owned()),
+            tokens,
+            has_usage: true,
+            ..ModelCall::default()
+        }
     }
 
     #[test]
@@ -308,14 +371,30 @@ mod tests {
         let t = PriceTable::bundled().unwrap();
         // Sonnet 4.6: 1000 in ($3/M), 100 out ($15/M), 2000 cache read ($0.30/M), 500 5m write ($3.75/M).
         let c = t.cost(
-            &call("claude-sonnet-4-6", Tokens { input: 1000, output: 100, cache_read: 2000, cache_write: 500, ..Tokens::default() }),
+            &call(
+                "claude-sonnet-4-6",
+                Tokens {
+                    input: 1000,
+                    output: 100,
+                    cache_read: 2000,
+                    cache_write: 500,
+                    ..Tokens::default()
+                },
+            ),
             0,
         );
         let expected = 1000 * 3_000_000 + 100 * 15_000_000 + 2000 * 300_000 + 500 * 3_750_000;
         assert_eq!(c.amount(), Some(Money(expected)));
         // 1-hour writes at 2x input.
         let c = t.cost(
-            &call("claude-sonnet-4-6", Tokens { cache_write: 500, cache_write_1h: Some(200), ..Tokens::default() }),
+            &call(
+                "claude-sonnet-4-6",
+                Tokens {
+                    cache_write: 500,
+                    cache_write_1h: Some(200),
+                    ..Tokens::default()
+                },
+            ),
             0,
         );
         assert_eq!(c.amount(), Some(Money(300 * 3_750_000 + 200 * 6_000_000)));
@@ -332,9 +411,22 @@ mod tests {
             "anthropic/claude-haiku-4-5",
             "claude-haiku-4.5",
         ] {
-            assert_eq!(t.rates_at(name, 0).map(|r| r.0.input), Some(1_000_000), "{name}");
+            assert_eq!(
+                t.rates_at(name, 0).map(|r| r.0.input),
+                Some(1_000_000),
+                "{name}"
+            );
         }
-        let c = t.cost(&call("my-private-model", Tokens { input: 5, ..Tokens::default() }), 0);
+        let c = t.cost(
+            &call(
+                "my-private-model",
+                Tokens {
+                    input: 5,
+                    ..Tokens::default()
+                },
+            ),
+            0,
+        );
         assert!(matches!(c, Cost::Unpriced { .. }));
     }
 
@@ -342,9 +434,32 @@ mod tests {
     fn long_context_tier_applies_above_threshold() {
         let t = PriceTable::bundled().unwrap();
         let at = parse_date("m", "2025-09-01").unwrap();
-        let small = t.cost(&call("claude-sonnet-4-20250514", Tokens { input: 200_000, output: 1, ..Tokens::default() }), at);
-        let big = t.cost(&call("claude-sonnet-4-20250514", Tokens { input: 200_001, output: 1, ..Tokens::default() }), at);
-        assert_eq!(small.amount(), Some(Money(200_000 * 3_000_000 + 15_000_000)));
+        let small = t.cost(
+            &call(
+                "claude-sonnet-4-20250514",
+                Tokens {
+                    input: 200_000,
+                    output: 1,
+                    ..Tokens::default()
+                },
+            ),
+            at,
+        );
+        let big = t.cost(
+            &call(
+                "claude-sonnet-4-20250514",
+                Tokens {
+                    input: 200_001,
+                    output: 1,
+                    ..Tokens::default()
+                },
+            ),
+            at,
+        );
+        assert_eq!(
+            small.amount(),
+            Some(Money(200_000 * 3_000_000 + 15_000_000))
+        );
         assert_eq!(big.amount(), Some(Money(200_001 * 6_000_000 + 22_500_000)));
     }
 
@@ -356,7 +471,19 @@ mod tests {
             price = [{ from = "2025-01-01", input = "1", output = "1" }, { from = "2026-01-01", input = "2", output = "2" }]
         "#;
         let t = PriceTable::from_toml(text).unwrap();
-        let c = |date| t.cost(&call("m", Tokens { input: 1, ..Tokens::default() }), parse_date("m", date).unwrap()).amount();
+        let c = |date| {
+            t.cost(
+                &call(
+                    "m",
+                    Tokens {
+                        input: 1,
+                        ..Tokens::default()
+                    },
+                ),
+                parse_date("m", date).unwrap(),
+            )
+            .amount()
+        };
         assert_eq!(c("2025-06-01"), Some(Money(1_000_000)));
         assert_eq!(c("2026-06-01"), Some(Money(2_000_000)));
     }

@@ -38,12 +38,23 @@ pub fn canonical_model_name(name: &str) -> String {
     }
     // Snapshot dates: "-20251001" or "-2025-10-01".
     let bytes = s.as_bytes();
-    if bytes.len() > 9 && bytes[bytes.len() - 9] == b'-' && bytes[bytes.len() - 8..].iter().all(u8::is_ascii_digit) {
+    if bytes.len() > 9
+        && bytes[bytes.len() - 9] == b'-'
+        && bytes[bytes.len() - 8..].iter().all(u8::is_ascii_digit)
+    {
         s.truncate(s.len() - 9);
     } else if s.len() > 11 {
         let tail = &s[s.len() - 11..];
         let t = tail.as_bytes();
-        if t[0] == b'-' && t[5] == b'-' && t[8] == b'-' && tail[1..5].bytes().chain(tail[6..8].bytes()).chain(tail[9..].bytes()).all(|b| b.is_ascii_digit()) {
+        if t[0] == b'-'
+            && t[5] == b'-'
+            && t[8] == b'-'
+            && tail[1..5]
+                .bytes()
+                .chain(tail[6..8].bytes())
+                .chain(tail[9..].bytes())
+                .all(|b| b.is_ascii_digit())
+        {
             s.truncate(s.len() - 11);
         }
     }

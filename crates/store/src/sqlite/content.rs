@@ -66,10 +66,18 @@ pub fn unhex(s: &str) -> Option<Hash> {
 struct SpacedFormatter;
 
 impl Formatter for SpacedFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -119,7 +127,9 @@ fn split_array(s: &str, blobs: &mut Blobs) -> Option<Value> {
         .iter()
         .map(|item| Value::String(blobs.put(serde_json::to_vec(item).unwrap_or_default())))
         .collect();
-    Some(serde_json::json!({ "$glassbox_split": if spaced { "spaced" } else { "compact" }, "refs": refs }))
+    Some(
+        serde_json::json!({ "$glassbox_split": if spaced { "spaced" } else { "compact" }, "refs": refs }),
+    )
 }
 
 /// Inverse of [`split_attributes`]; `fetch` returns a blob's JSON bytes.
@@ -128,10 +138,18 @@ pub fn join_attributes(
     fetch: &mut dyn FnMut(&Hash) -> Option<Vec<u8>>,
 ) -> Result<(), String> {
     for v in attrs.values_mut() {
-        let Some(mode) = v.get("$glassbox_split").and_then(Value::as_str).map(str::to_owned) else {
+        let Some(mode) = v
+            .get("$glassbox_split")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
             continue;
         };
-        let refs = v.get("refs").and_then(Value::as_array).cloned().unwrap_or_default();
+        let refs = v
+            .get("refs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut items = Vec::with_capacity(refs.len());
         for r in refs {
             let h = r.as_str().and_then(unhex).ok_or("bad content reference")?;
@@ -171,12 +189,21 @@ mod tests {
 
     #[test]
     fn split_and_join_round_trip_exactly() {
-        let compact = format!(r#"[{{"role":"user","parts":[{{"type":"text","content":"{}"}}]}},{{"role":"assistant","n":1.5}}]"#, "x".repeat(2000));
-        let spaced = format!(r#"[{{"role": "user", "content": "{}"}}, {{"a": [1, 2]}}]"#, "y".repeat(2000));
+        let compact = format!(
+            r#"[{{"role":"user","parts":[{{"type":"text","content":"{}"}}]}},{{"role":"assistant","n":1.5}}]"#,
+            "x".repeat(2000)
+        );
+        let spaced = format!(
+            r#"[{{"role": "user", "content": "{}"}}, {{"a": [1, 2]}}]"#,
+            "y".repeat(2000)
+        );
         let odd = format!(r#"[ {{"role" :"user","c":"{}"}} ]"#, "z".repeat(2000));
         for original in [compact, spaced, odd] {
             let mut attrs = Attributes::new();
-            attrs.insert("gen_ai.input.messages".into(), Value::String(original.clone()));
+            attrs.insert(
+                "gen_ai.input.messages".into(),
+                Value::String(original.clone()),
+            );
             attrs.insert("small".into(), Value::from(3));
             let mut blobs = Blobs::default();
             let mut split = split_attributes(&attrs, &mut blobs);

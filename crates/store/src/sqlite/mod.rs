@@ -60,7 +60,10 @@ impl SqliteStore {
             source,
         })?;
         let path = dir.join(DB_FILE);
-        let mut conn = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let mut conn = open_connection(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: the WAL is fsynced at every commit, so an acknowledged batch survives power loss.
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -78,8 +81,16 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("glassbox-writer".into())
             .spawn(move || writer_loop(conn, rx))
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
-        Ok(Self { path: dir.to_path_buf(), jobs: tx, readers, next_reader: AtomicUsize::new(0) })
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(Self {
+            path: dir.to_path_buf(),
+            jobs: tx,
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -92,7 +103,10 @@ impl SqliteStore {
         &self,
         batch: WriteBatch,
     ) -> Result<impl std::future::Future<Output = Result<(), StoreError>> + use<>, QueueFull> {
-        let permit = self.jobs.try_reserve().map_err(|_| QueueFull(QUEUE_DEPTH))?;
+        let permit = self
+            .jobs
+            .try_reserve()
+            .map_err(|_| QueueFull(QUEUE_DEPTH))?;
         let (done, wait) = oneshot::channel();
         permit.send(Job { batch, done });
         Ok(async move { wait.await.unwrap_or(Err(StoreError::Closed)) })
@@ -101,12 +115,18 @@ impl SqliteStore {
     /// Queues `batch`, waiting for room, and resolves once it is committed.
     pub async fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
-        self.jobs.send(Job { batch, done }).await.map_err(|_| StoreError::Closed)?;
+        self.jobs
+            .send(Job { batch, done })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         wait.await.unwrap_or(Err(StoreError::Closed))
     }
 
     /// Runs `f` on a read connection.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
@@ -114,7 +134,9 @@ impl SqliteStore {
                 return f(&conn);
             }
         }
-        let conn = self.readers[start % n].lock().map_err(|_| StoreError::Closed)?;
+        let conn = self.readers[start % n]
+            .lock()
+            .map_err(|_| StoreError::Closed)?;
         f(&conn)
     }
 }
@@ -143,7 +165,11 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
 
 /// One transaction for all waiting batches; each batch in its own savepoint so
 /// one bad batch does not sink the others.
-fn commit_group(conn: &mut Connection, jobs: &[Job], seen: &mut write::SeenHashes) -> Vec<Result<(), StoreError>> {
+fn commit_group(
+    conn: &mut Connection,
+    jobs: &[Job],
+    seen: &mut write::SeenHashes,
+) -> Vec<Result<(), StoreError>> {
     let mut attempt = || -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(jobs.len());
@@ -172,7 +198,9 @@ fn commit_group(conn: &mut Connection, jobs: &[Job], seen: &mut write::SeenHashe
             // Hashes remembered from the rolled-back transaction are not on disk.
             seen.forget();
             tracing::error!(error = %e, "commit failed; {} batches refused", jobs.len());
-            jobs.iter().map(|_| Err(StoreError::Corrupt(format!("commit failed: {e}")))).collect()
+            jobs.iter()
+                .map(|_| Err(StoreError::Corrupt(format!("commit failed: {e}"))))
+                .collect()
         }
     }
 }

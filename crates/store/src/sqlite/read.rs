@@ -1,8 +1,6 @@
 //! The read side of the SQLite store.
 
-use glassbox_model::{
-    LogRecord, MetricPoint, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
-};
+use glassbox_model::{LogRecord, MetricPoint, Span, SpanId, SpanKind, Status, StatusCode, TraceId};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::SqliteStore;
@@ -106,7 +104,12 @@ fn trace_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
         );
     }
     if let Some(v) = &f.q {
-        let like = format!("%{}%", v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = format!(
+            "%{}%",
+            v.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         push(
             "(t.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND (s.name LIKE ?X ESCAPE '\\' OR s.tool_name LIKE ?X ESCAPE '\\')))",
             Box::new(like),
@@ -157,7 +160,12 @@ fn call_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
         _ => {}
     }
     if let Some(v) = &f.q {
-        let like = format!("%{}%", v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = format!(
+            "%{}%",
+            v.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         push(
             "EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = c.trace_id AND t.name LIKE ? ESCAPE '\\')",
             Box::new(like),
@@ -168,7 +176,11 @@ fn call_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
 }
 
 fn where_clause(cond: &[String]) -> String {
-    if cond.is_empty() { String::new() } else { format!("WHERE {}", cond.join(" AND ")) }
+    if cond.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", cond.join(" AND "))
+    }
 }
 
 fn blob_fetcher(conn: &Connection) -> impl FnMut(&content::Hash) -> Option<Vec<u8>> + '_ {
@@ -182,8 +194,13 @@ fn blob_fetcher(conn: &Connection) -> impl FnMut(&content::Hash) -> Option<Vec<u
     }
 }
 
-fn load_resource(conn: &Connection, hash: Option<Vec<u8>>) -> Result<glassbox_model::Attributes, StoreError> {
-    let Some(hash) = hash else { return Ok(Default::default()) };
+fn load_resource(
+    conn: &Connection,
+    hash: Option<Vec<u8>>,
+) -> Result<glassbox_model::Attributes, StoreError> {
+    let Some(hash) = hash else {
+        return Ok(Default::default());
+    };
     let data: Option<Vec<u8>> = conn
         .prepare_cached("SELECT json FROM resources WHERE hash = ?1")?
         .query_row([&hash], |r| r.get(0))
@@ -198,7 +215,12 @@ fn load_resource(conn: &Connection, hash: Option<Vec<u8>>) -> Result<glassbox_mo
 }
 
 impl Store for SqliteStore {
-    fn list_traces(&self, filter: &Filter, limit: usize, cursor: Option<&TraceCursor>) -> Result<Vec<TraceRow>, StoreError> {
+    fn list_traces(
+        &self,
+        filter: &Filter,
+        limit: usize,
+        cursor: Option<&TraceCursor>,
+    ) -> Result<Vec<TraceRow>, StoreError> {
         self.read(|conn| {
             let (mut cond, mut args) = trace_conditions(filter);
             if let Some(c) = cursor {
@@ -223,7 +245,9 @@ impl Store for SqliteStore {
     fn get_trace(&self, trace_id: &[u8]) -> Result<Option<TraceRow>, StoreError> {
         self.read(|conn| {
             Ok(conn
-                .prepare_cached(&format!("SELECT {TRACE_COLUMNS} FROM traces t WHERE t.trace_id = ?1"))?
+                .prepare_cached(&format!(
+                    "SELECT {TRACE_COLUMNS} FROM traces t WHERE t.trace_id = ?1"
+                ))?
                 .query_row([trace_id], trace_row)
                 .optional()?)
         })
@@ -318,8 +342,13 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let mut out = Vec::new();
             for chunk in trace_ids.chunks(500) {
-                let marks = (1..=chunk.len()).map(|n| format!("?{n}")).collect::<Vec<_>>().join(",");
-                let sql = format!("SELECT {CALL_COLUMNS} FROM model_calls c WHERE c.trace_id IN ({marks})");
+                let marks = (1..=chunk.len())
+                    .map(|n| format!("?{n}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let sql = format!(
+                    "SELECT {CALL_COLUMNS} FROM model_calls c WHERE c.trace_id IN ({marks})"
+                );
                 let mut stmt = conn.prepare(&sql)?;
                 let params: Vec<&dyn ToSql> = chunk.iter().map(|t| t as &dyn ToSql).collect();
                 for row in stmt.query_map(params.as_slice(), call_row)? {
@@ -333,10 +362,15 @@ impl Store for SqliteStore {
     fn scan_calls(&self, filter: &Filter) -> Result<Vec<CallRow>, StoreError> {
         self.read(|conn| {
             let (cond, args) = call_conditions(filter);
-            let sql = format!("SELECT {CALL_COLUMNS} FROM model_calls c {}", where_clause(&cond));
+            let sql = format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls c {}",
+                where_clause(&cond)
+            );
             let mut stmt = conn.prepare(&sql)?;
             let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            let rows = stmt.query_map(params.as_slice(), call_row)?.collect::<Result<Vec<_>, _>>()?;
+            let rows = stmt
+                .query_map(params.as_slice(), call_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
     }
@@ -344,10 +378,15 @@ impl Store for SqliteStore {
     fn scan_traces(&self, filter: &Filter) -> Result<Vec<TraceRow>, StoreError> {
         self.read(|conn| {
             let (cond, args) = trace_conditions(filter);
-            let sql = format!("SELECT {TRACE_COLUMNS} FROM traces t {}", where_clause(&cond));
+            let sql = format!(
+                "SELECT {TRACE_COLUMNS} FROM traces t {}",
+                where_clause(&cond)
+            );
             let mut stmt = conn.prepare(&sql)?;
             let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            let rows = stmt.query_map(params.as_slice(), trace_row)?.collect::<Result<Vec<_>, _>>()?;
+            let rows = stmt
+                .query_map(params.as_slice(), trace_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
     }
@@ -408,7 +447,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn metric_points(&self, name: &str, from_ns: Option<u64>, to_ns: Option<u64>) -> Result<Vec<MetricPoint>, StoreError> {
+    fn metric_points(
+        &self,
+        name: &str,
+        from_ns: Option<u64>,
+        to_ns: Option<u64>,
+    ) -> Result<Vec<MetricPoint>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT time_ns, start_ns, resource_hash, detail FROM metric_points

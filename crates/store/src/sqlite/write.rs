@@ -78,7 +78,11 @@ pub fn apply(tx: &Connection, batch: &WriteBatch, seen: &mut SeenHashes) -> Resu
     Ok(())
 }
 
-fn put_resource(tx: &Connection, resource: &Attributes, seen: &mut SeenHashes) -> Result<[u8; 16], StoreError> {
+fn put_resource(
+    tx: &Connection,
+    resource: &Attributes,
+    seen: &mut SeenHashes,
+) -> Result<[u8; 16], StoreError> {
     let json = serde_json::to_vec(resource).unwrap_or_default();
     let h = content::hash(&json);
     if seen.first_time(&h) {
@@ -131,7 +135,10 @@ fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<()
         StatusCode::Ok => 1,
         StatusCode::Error => 2,
     };
-    let model = span.model_call.as_ref().and_then(|c| c.model().map(str::to_owned));
+    let model = span
+        .model_call
+        .as_ref()
+        .and_then(|c| c.model().map(str::to_owned));
     let inserted = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, resource_hash, detail)
@@ -229,7 +236,11 @@ fn insert_log(tx: &Connection, log: &LogRecord, seen: &mut SeenHashes) -> Result
     put_blobs(tx, blobs, seen)?;
     let call_id = match &log.model_call {
         Some(call) => {
-            let duration_ns = log.attributes.get("duration_ms").and_then(|v| v.as_f64()).map_or(0, |ms| (ms * 1e6) as u64);
+            let duration_ns = log
+                .attributes
+                .get("duration_ms")
+                .and_then(|v| v.as_f64())
+                .map_or(0, |ms| (ms * 1e6) as u64);
             let report = Report {
                 trace_id: log.trace_id.map(|t| t.0.to_vec()),
                 span_id: None,
@@ -263,7 +274,11 @@ fn insert_log(tx: &Connection, log: &LogRecord, seen: &mut SeenHashes) -> Result
     Ok(())
 }
 
-fn insert_metric(tx: &Connection, p: &MetricPoint, seen: &mut SeenHashes) -> Result<(), StoreError> {
+fn insert_metric(
+    tx: &Connection,
+    p: &MetricPoint,
+    seen: &mut SeenHashes,
+) -> Result<(), StoreError> {
     let resource_hash = put_resource(tx, &p.resource, seen)?;
     let detail = MetricDetail {
         unit: p.unit.clone(),
@@ -376,7 +391,9 @@ fn call_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallState> {
 
 fn load_call(tx: &Connection, call_id: i64) -> Result<Option<CallState>, StoreError> {
     Ok(tx
-        .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM model_calls WHERE call_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {CALL_COLUMNS} FROM model_calls WHERE call_id = ?1"
+        ))?
         .query_row([call_id], call_from_row)
         .optional()?)
 }
@@ -395,7 +412,9 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
     // 1. The provider's id joins reports wherever they are.
     if let Some(id) = rid {
         let found = tx
-            .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM model_calls WHERE response_id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls WHERE response_id = ?1"
+            ))?
             .query_row([id], call_from_row)
             .optional()?;
         if found.is_some() {
@@ -433,7 +452,24 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
             }
         }
     }
-    // 4. Siblings from different reporters whose intervals nest: the library
+    // 4. The completion of a streamed call, logged after the call's own span
+    // (which had no usage) under the same parent.
+    if r.call.stream_completion {
+        let candidates: Vec<CallState> = tx
+            .prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls WHERE trace_id = ?1 AND parent_span_id IS ?2 AND has_usage = 0 AND failed = 0 AND end_ns <= ?3"
+            ))?
+            .query_map(params![trace_id, r.parent_span_id, i64_of(r.end_ns)], call_from_row)?
+            .collect::<Result<_, _>>()?;
+        if let Some(c) = candidates
+            .into_iter()
+            .filter(|c| ids_compatible(c.response_id.as_deref(), rid) && c.span_id.is_some())
+            .max_by_key(|c| c.end_ns)
+        {
+            return Ok(Some(c));
+        }
+    }
+    // 5. Siblings from different reporters whose intervals nest: the library
     // span wraps the SDK's. Without ids this is the only join left (failed calls,
     // OpenLLMetry's events mode).
     let service = r.grouping.service.as_deref();
@@ -457,7 +493,8 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
     let best = candidates
         .into_iter()
         .filter(|c| {
-            let nests = (c.start_ns <= start && end <= c.end_ns) || (start <= c.start_ns && c.end_ns <= end);
+            let nests = (c.start_ns <= start && end <= c.end_ns)
+                || (start <= c.start_ns && c.end_ns <= end);
             nests
                 && !has_scope(&c.scopes, r.scope)
                 // Had both an id, step 1 would have joined them.
@@ -556,7 +593,10 @@ fn merge_call(tx: &Connection, r: &Report<'_>) -> Result<i64, StoreError> {
             c.span_id = r.span_id.clone();
             c.parent_span_id = r.parent_span_id.clone();
         }
-        if c.cache_write_5m.is_none() && c.cache_write_1h.is_none() && i64_of(t.cache_write) == c.cache_write {
+        if c.cache_write_5m.is_none()
+            && c.cache_write_1h.is_none()
+            && i64_of(t.cache_write) == c.cache_write
+        {
             c.cache_write_5m = t.cache_write_5m.map(i64_of);
             c.cache_write_1h = t.cache_write_1h.map(i64_of);
         }

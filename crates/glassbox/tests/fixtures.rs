@@ -1,0 +1,187 @@
+//! Ground truth from real instrumentation: every scenario under
+//! `shared/fixtures/otlp/` is sent through the real receivers (HTTP as
+//! captured, then gRPC), and the API must report the manifest's numbers.
+
+mod common;
+
+use std::path::Path;
+
+use glassbox_model::{ModelCall, Tokens};
+use glassbox_pipeline::PriceTable;
+use serde_json::Value;
+
+/// Sources whose instrumentation marks tool executions as such (Logfire and
+/// plain OpenLLMetry record tools only as application-named spans, or not at all).
+const TRACES_TOOLS: &[&str] = &[
+    "claude-code-grpc",
+    "claude-code-json",
+    "claude-code-protobuf",
+    "openinference",
+    "langfuse",
+    "langfuse-openllmetry",
+    "traceloop-sdk",
+];
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// The cost the price table gives for the manifest's per-model token sums.
+fn expected_cost_pico(gt: &Value) -> i128 {
+    let table = PriceTable::bundled().unwrap();
+    let now = 1_795_000_000_000_000_000; // 2026-11, when the fixtures were captured
+    let mut total = 0i128;
+    for (model, m) in gt["by_model"].as_object().unwrap() {
+        let call = ModelCall {
+            response_model: Some(model.clone()),
+            has_usage: true,
+            tokens: Tokens {
+                input: u(&m["input_tokens"]),
+                output: u(&m["output_tokens"]),
+                cache_read: u(&m["cache_read_input_tokens"]),
+                cache_write: u(&m["cache_creation_input_tokens"]),
+                ..Tokens::default()
+            },
+            ..ModelCall::default()
+        };
+        let amount = table
+            .cost(&call, now)
+            .amount()
+            .unwrap_or_else(|| panic!("no price for {model}"));
+        total += i128::from(amount.0);
+    }
+    total
+}
+
+async fn check(server: &common::TestServer, dir: &Path, transport: &str) -> Vec<String> {
+    let m = common::manifest(dir);
+    let gt = &m["ground_truth"];
+    let source = m["source"].as_str().unwrap();
+    let label = format!(
+        "{source}/{} via {transport}",
+        m["scenario"].as_str().unwrap()
+    );
+    let mut problems = Vec::new();
+    let mut expect = |what: &str, ok: bool, detail: String| {
+        if !ok {
+            problems.push(format!("{label}: {what}: {detail}"));
+        }
+    };
+    let (status, metrics) = server.get("/api/v1/metrics?group_by=model").await;
+    assert_eq!(status, 200, "{metrics}");
+    let total = &metrics["total"];
+    let usage = &gt["usage"];
+    for (api, truth) in [
+        ("input_tokens", "input_tokens"),
+        ("output_tokens", "output_tokens"),
+        ("cache_read_tokens", "cache_read_input_tokens"),
+        ("cache_write_tokens", "cache_creation_input_tokens"),
+    ] {
+        expect(
+            api,
+            u(&total[api]) == u(&usage[truth]),
+            format!("got {} want {}", total[api], usage[truth]),
+        );
+    }
+    let calls = u(&total["llm_calls"]);
+    let (lo, hi) = (u(&gt["llm_calls_succeeded"]), u(&gt["llm_calls"]));
+    expect(
+        "llm_calls",
+        (lo..=hi).contains(&calls),
+        format!("got {calls}, want {lo}..={hi}"),
+    );
+    let mut models: Vec<String> = metrics["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| u(&g["input_tokens"]) + u(&g["output_tokens"]) > 0)
+        .filter_map(|g| g["key"].as_str().map(str::to_owned))
+        .collect();
+    models.sort();
+    let mut want: Vec<String> = gt["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    want.sort();
+    expect(
+        "models",
+        models == want,
+        format!("got {models:?} want {want:?}"),
+    );
+    for g in metrics["groups"].as_array().unwrap() {
+        if let Some(model) = g["key"].as_str() {
+            if let Some(bm) = gt["by_model"].get(model) {
+                expect(
+                    "per-model output tokens",
+                    u(&g["output_tokens"]) == u(&bm["output_tokens"]),
+                    format!(
+                        "{model}: got {} want {}",
+                        g["output_tokens"], bm["output_tokens"]
+                    ),
+                );
+            }
+        }
+    }
+    let cost_pico = (total["cost_usd"].as_f64().unwrap() * 1e12).round() as i128;
+    let want_cost = expected_cost_pico(gt);
+    expect(
+        "cost_usd",
+        (cost_pico - want_cost).abs() <= 1_000,
+        format!("got {cost_pico} pUSD want {want_cost}"),
+    );
+    expect(
+        "unpriced_calls",
+        u(&total["unpriced_calls"]) == 0,
+        format!("{}", total["unpriced_calls"]),
+    );
+    if TRACES_TOOLS.contains(&source) {
+        expect(
+            "tool_calls",
+            u(&total["tool_calls"]) == u(&gt["tool_executions"]),
+            format!("got {} want {}", total["tool_calls"], gt["tool_executions"]),
+        );
+        let errors = u(&total["errors"]);
+        let (elo, ehi) = (u(&gt["tool_errors"]), u(&gt["errors_total"]));
+        expect(
+            "errors",
+            (elo..=ehi).contains(&errors),
+            format!("got {errors}, want {elo}..={ehi}"),
+        );
+    }
+    if let Some(traces) = gt["traces"].as_u64() {
+        let (_, page) = server.get("/api/v1/traces?limit=1000").await;
+        let n = page["traces"].as_array().unwrap().len() as u64;
+        expect("traces", n == traces, format!("got {n} want {traces}"));
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_matches_its_ground_truth_over_http_and_grpc() {
+    let scenarios = common::scenarios();
+    assert!(
+        scenarios.len() >= 30,
+        "expected the shared fixtures, found {}",
+        scenarios.len()
+    );
+    let mut problems = Vec::new();
+    for dir in &scenarios {
+        let server = common::start().await;
+        common::send_http(&server, dir).await;
+        problems.extend(check(&server, dir, "http").await);
+        server.stop().await;
+
+        let server = common::start().await;
+        common::send_grpc(&server, dir).await;
+        problems.extend(check(&server, dir, "grpc").await);
+        server.stop().await;
+    }
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
