@@ -144,11 +144,10 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
             None => s.unpriced_calls += 1,
         }
         failed += u64::from(c.failed);
-        if let Some(m) = &c.model {
-            if !s.models.contains(m) {
+        if let Some(m) = &c.model
+            && !s.models.contains(m) {
                 s.models.push(m.clone());
             }
-        }
     }
     s.cost_usd = usd(pico);
     s.errors = failed + t.tool_errors;

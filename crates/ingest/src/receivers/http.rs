@@ -236,19 +236,19 @@ fn success(signal: Signal, encoding: Encoding, rejected: u64, message: String) -
     }
     match signal {
         Signal::Traces => respond!(ExportTraceServiceResponse {
-            partial_success: partial.then(|| ExportTracePartialSuccess {
+            partial_success: partial.then_some(ExportTracePartialSuccess {
                 rejected_spans: rejected_i64,
                 error_message: message,
             }),
         }),
         Signal::Metrics => respond!(ExportMetricsServiceResponse {
-            partial_success: partial.then(|| ExportMetricsPartialSuccess {
+            partial_success: partial.then_some(ExportMetricsPartialSuccess {
                 rejected_data_points: rejected_i64,
                 error_message: message,
             }),
         }),
         Signal::Logs => respond!(ExportLogsServiceResponse {
-            partial_success: partial.then(|| ExportLogsPartialSuccess {
+            partial_success: partial.then_some(ExportLogsPartialSuccess {
                 rejected_log_records: rejected_i64,
                 error_message: message,
             }),

@@ -65,8 +65,8 @@ impl Convention for Logfire {
             }
             fill(&mut d.streamed, req.get("stream").and_then(Value::as_bool));
         }
-        if let Some(resp) = a.json("response_data") {
-            if let Some(msg) = resp.get("message") {
+        if let Some(resp) = a.json("response_data")
+            && let Some(msg) = resp.get("message") {
                 fill(
                     &mut d.output_messages,
                     Some(vec![Message {
@@ -81,6 +81,5 @@ impl Convention for Logfire {
                     }]),
                 );
             }
-        }
     }
 }

@@ -157,12 +157,11 @@ pub fn from_openinference(attrs: &Attrs<'_>, prefix: &str) -> Option<Vec<Message
         }
         let mut j = 0usize;
         while let Some(kind) = attrs.str(&format!("{base}.contents.{j}.message_content.type")) {
-            if kind == "text" {
-                if let Some(text) = attrs.str(&format!("{base}.contents.{j}.message_content.text"))
+            if kind == "text"
+                && let Some(text) = attrs.str(&format!("{base}.contents.{j}.message_content.text"))
                 {
                     parts.push(Part::Text { text });
                 }
-            }
             j += 1;
         }
         let mut j = 0usize;

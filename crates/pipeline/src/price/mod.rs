@@ -89,6 +89,16 @@ pub struct Rates {
     pub cache_write_1h: i64,
 }
 
+/// The entry in force for one model at one time.
+#[derive(Debug, Clone)]
+pub struct PriceInForce {
+    pub rates: Rates,
+    /// Rates for requests whose whole prompt exceeds the threshold.
+    pub long_context: Option<(u64, Rates)>,
+    /// `model@from-date`, recorded with every cost it produces.
+    pub price_id: String,
+}
+
 #[derive(Debug, Clone)]
 struct Price {
     from_unix_nano: u64,
@@ -264,7 +274,7 @@ impl PriceTable {
         &self,
         model: &str,
         at_unix_nano: u64,
-    ) -> Option<(Rates, Option<(u64, Rates)>, String)> {
+    ) -> Option<PriceInForce> {
         let m = &self.models[*self.by_name.get(&canonical_model_name(model))?];
         // Before the first entry's date we still use the first entry: a span
         // with a skewed clock should not lose its price.
@@ -274,7 +284,11 @@ impl PriceTable {
             .rev()
             .find(|p| p.from_unix_nano <= at_unix_nano)
             .or_else(|| m.prices.first())?;
-        Some((p.rates, p.long_context, format!("{}@{}", m.id, p.from)))
+        Some(PriceInForce {
+            rates: p.rates,
+            long_context: p.long_context,
+            price_id: format!("{}@{}", m.id, p.from),
+        })
     }
 
     /// Prices one call exactly. Unknown models are `Unpriced`, never zero.
@@ -296,7 +310,7 @@ impl PriceTable {
                 reason: "the call names no model".to_owned(),
             };
         };
-        let Some((base, long_context, price_id)) =
+        let Some(PriceInForce { rates: base, long_context, price_id }) =
             self.rates_at(model, at_unix_nano).or_else(|| {
                 call.request_model
                     .as_deref()
@@ -412,7 +426,7 @@ mod tests {
             "claude-haiku-4.5",
         ] {
             assert_eq!(
-                t.rates_at(name, 0).map(|r| r.0.input),
+                t.rates_at(name, 0).map(|r| r.rates.input),
                 Some(1_000_000),
                 "{name}"
             );

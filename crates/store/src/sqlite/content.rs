@@ -100,14 +100,12 @@ fn render(v: &Value, spaced: bool) -> Option<String> {
 pub fn split_attributes(attrs: &Attributes, blobs: &mut Blobs) -> Attributes {
     let mut out = Attributes::new();
     for (k, v) in attrs {
-        if let Value::String(s) = v {
-            if s.len() >= SPLIT_MIN_BYTES && s.starts_with('[') {
-                if let Some(refs) = split_array(s, blobs) {
+        if let Value::String(s) = v
+            && s.len() >= SPLIT_MIN_BYTES && s.starts_with('[')
+                && let Some(refs) = split_array(s, blobs) {
                     out.insert(k.clone(), refs);
                     continue;
                 }
-            }
-        }
         out.insert(k.clone(), v.clone());
     }
     out

@@ -427,15 +427,14 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
     // 2-3. A model-call span directly under (or over) another is the same call
     // reported by two layers (library wrapping SDK, streamed call's usage child).
     let mut nested: Vec<i64> = Vec::new();
-    if let Some(parent) = &r.parent_span_id {
-        if let Some(id) = tx
+    if let Some(parent) = &r.parent_span_id
+        && let Some(id) = tx
             .prepare_cached("SELECT call_id FROM spans WHERE trace_id = ?1 AND span_id = ?2 AND call_id IS NOT NULL")?
             .query_row(params![trace_id, parent], |row| row.get::<_, i64>(0))
             .optional()?
         {
             nested.push(id);
         }
-    }
     {
         let mut stmt = tx.prepare_cached(
             "SELECT call_id FROM spans WHERE trace_id = ?1 AND parent_span_id = ?2 AND call_id IS NOT NULL",
@@ -446,11 +445,10 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
         }
     }
     for id in nested {
-        if let Some(c) = load_call(tx, id)? {
-            if ids_compatible(c.response_id.as_deref(), rid) {
+        if let Some(c) = load_call(tx, id)?
+            && ids_compatible(c.response_id.as_deref(), rid) {
                 return Ok(Some(c));
             }
-        }
     }
     // 4. The completion of a streamed call, logged after the call's own span
     // (which had no usage) under the same parent.
