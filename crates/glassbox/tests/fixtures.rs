@@ -112,16 +112,17 @@ async fn check(server: &common::TestServer, dir: &Path, transport: &str) -> Vec<
     );
     for g in metrics["groups"].as_array().unwrap() {
         if let Some(model) = g["key"].as_str()
-            && let Some(bm) = gt["by_model"].get(model) {
-                expect(
-                    "per-model output tokens",
-                    u(&g["output_tokens"]) == u(&bm["output_tokens"]),
-                    format!(
-                        "{model}: got {} want {}",
-                        g["output_tokens"], bm["output_tokens"]
-                    ),
-                );
-            }
+            && let Some(bm) = gt["by_model"].get(model)
+        {
+            expect(
+                "per-model output tokens",
+                u(&g["output_tokens"]) == u(&bm["output_tokens"]),
+                format!(
+                    "{model}: got {} want {}",
+                    g["output_tokens"], bm["output_tokens"]
+                ),
+            );
+        }
     }
     let cost_pico = (total["cost_usd"].as_f64().unwrap() * 1e12).round() as i128;
     let want_cost = expected_cost_pico(gt);

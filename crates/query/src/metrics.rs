@@ -249,9 +249,10 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
             let acc = groups.entry(call_key(g, c)).or_default();
             acc.add_call(c, llm_latency);
             if g == GroupBy::Model
-                && let Some(t) = c.trace_id.as_deref().and_then(|id| by_id.get(id)) {
-                    acc.add_trace(t, !llm_latency);
-                }
+                && let Some(t) = c.trace_id.as_deref().and_then(|id| by_id.get(id))
+            {
+                acc.add_trace(t, !llm_latency);
+            }
         }
         for t in &traces {
             if let Some(key) = trace_key(g, t) {

@@ -59,17 +59,20 @@ pub fn filter_from(p: &Params) -> Result<glassbox_store::Filter, QueryError> {
     let from_ns = p.get("from").map(|v| parse_time("from", v)).transpose()?;
     let to_ns = p.get("to").map(|v| parse_time("to", v)).transpose()?;
     if let (Some(f), Some(t)) = (from_ns, to_ns)
-        && f > t {
-            return Err(QueryError::bad("from", "must not be after `to`"));
-        }
+        && f > t
+    {
+        return Err(QueryError::bad("from", "must not be after `to`"));
+    }
     let status = s("status");
     if let Some(st) = &status
-        && st != "ok" && st != "error" {
-            return Err(QueryError::bad(
-                "status",
-                format!("{st:?} must be \"ok\" or \"error\""),
-            ));
-        }
+        && st != "ok"
+        && st != "error"
+    {
+        return Err(QueryError::bad(
+            "status",
+            format!("{st:?} must be \"ok\" or \"error\""),
+        ));
+    }
     for (k, v) in p {
         if v.len() > 4096 {
             return Err(QueryError::BadParam {

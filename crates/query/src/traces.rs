@@ -145,9 +145,10 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
         }
         failed += u64::from(c.failed);
         if let Some(m) = &c.model
-            && !s.models.contains(m) {
-                s.models.push(m.clone());
-            }
+            && !s.models.contains(m)
+        {
+            s.models.push(m.clone());
+        }
     }
     s.cost_usd = usd(pico);
     s.errors = failed + t.tool_errors;

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,7 +14,7 @@ use glassbox_store::Store;
 use glassbox_store::sqlite::SqliteStore;
 use serde::Serialize;
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+type Params = RawQuery;
 
 pub fn router(store: Arc<SqliteStore>) -> Router {
     Router::new()
@@ -73,14 +72,36 @@ impl From<QueryError> for ApiError {
     }
 }
 
-fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
-    p.map(|Query(q)| q).map_err(|e| {
+/// Decodes the query string strictly: percent-escapes must decode to UTF-8,
+/// and a parameter may appear once (no silent "last one wins").
+fn params(RawQuery(raw): Params) -> Result<HashMap<String, String>, ApiError> {
+    let bad = |m: String| {
         ApiError(
             StatusCode::BAD_REQUEST,
             "invalid_parameter",
-            format!("invalid query string: {}", e.body_text()),
+            format!("invalid query string: {m}"),
         )
-    })
+    };
+    let mut out = HashMap::new();
+    for pair in raw
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad(format!("{s:?} does not decode to UTF-8")))
+        };
+        let (k, v) = (decode(k)?, decode(v)?);
+        if out.insert(k.clone(), v).is_some() {
+            return Err(bad(format!("parameter {k:?} given more than once")));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs a blocking query on the blocking pool.

@@ -66,20 +66,19 @@ impl Convention for Logfire {
             fill(&mut d.streamed, req.get("stream").and_then(Value::as_bool));
         }
         if let Some(resp) = a.json("response_data")
-            && let Some(msg) = resp.get("message") {
-                fill(
-                    &mut d.output_messages,
-                    Some(vec![Message {
-                        role: msg
-                            .get("role")
-                            .and_then(Value::as_str)
-                            .unwrap_or("assistant")
-                            .to_owned(),
-                        parts: messages::anthropic_blocks(
-                            msg.get("content").unwrap_or(&Value::Null),
-                        ),
-                    }]),
-                );
-            }
+            && let Some(msg) = resp.get("message")
+        {
+            fill(
+                &mut d.output_messages,
+                Some(vec![Message {
+                    role: msg
+                        .get("role")
+                        .and_then(Value::as_str)
+                        .unwrap_or("assistant")
+                        .to_owned(),
+                    parts: messages::anthropic_blocks(msg.get("content").unwrap_or(&Value::Null)),
+                }]),
+            );
+        }
     }
 }

@@ -159,9 +159,9 @@ pub fn from_openinference(attrs: &Attrs<'_>, prefix: &str) -> Option<Vec<Message
         while let Some(kind) = attrs.str(&format!("{base}.contents.{j}.message_content.type")) {
             if kind == "text"
                 && let Some(text) = attrs.str(&format!("{base}.contents.{j}.message_content.text"))
-                {
-                    parts.push(Part::Text { text });
-                }
+            {
+                parts.push(Part::Text { text });
+            }
             j += 1;
         }
         let mut j = 0usize;

@@ -270,11 +270,7 @@ impl PriceTable {
     }
 
     /// The rates for `model` in force at `at_unix_nano`, and the id of that entry.
-    pub fn rates_at(
-        &self,
-        model: &str,
-        at_unix_nano: u64,
-    ) -> Option<PriceInForce> {
+    pub fn rates_at(&self, model: &str, at_unix_nano: u64) -> Option<PriceInForce> {
         let m = &self.models[*self.by_name.get(&canonical_model_name(model))?];
         // Before the first entry's date we still use the first entry: a span
         // with a skewed clock should not lose its price.
@@ -310,12 +306,15 @@ impl PriceTable {
                 reason: "the call names no model".to_owned(),
             };
         };
-        let Some(PriceInForce { rates: base, long_context, price_id }) =
-            self.rates_at(model, at_unix_nano).or_else(|| {
-                call.request_model
-                    .as_deref()
-                    .and_then(|m| self.rates_at(m, at_unix_nano))
-            })
+        let Some(PriceInForce {
+            rates: base,
+            long_context,
+            price_id,
+        }) = self.rates_at(model, at_unix_nano).or_else(|| {
+            call.request_model
+                .as_deref()
+                .and_then(|m| self.rates_at(m, at_unix_nano))
+        })
         else {
             return Cost::Unpriced {
                 reason: format!(

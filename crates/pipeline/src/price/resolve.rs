@@ -13,9 +13,10 @@ pub fn canonical_model_name(name: &str) -> String {
     // Bedrock: "[region.]anthropic.claude-…-v1:0".
     for region in ["us.", "eu.", "apac.", "au.", "jp.", "global.", "us-gov."] {
         if let Some(rest) = s.strip_prefix(region)
-            && rest.starts_with("anthropic.") {
-                s = rest.to_owned();
-            }
+            && rest.starts_with("anthropic.")
+        {
+            s = rest.to_owned();
+        }
     }
     for provider in ["anthropic.", "openai.", "google.", "mistral."] {
         if let Some(rest) = s.strip_prefix(provider) {
@@ -31,9 +32,11 @@ pub fn canonical_model_name(name: &str) -> String {
     }
     // Bedrock version suffix "-v1", "-v2".
     if let Some(idx) = s.rfind("-v")
-        && s[idx + 2..].bytes().all(|b| b.is_ascii_digit()) && idx + 2 < s.len() {
-            s.truncate(idx);
-        }
+        && s[idx + 2..].bytes().all(|b| b.is_ascii_digit())
+        && idx + 2 < s.len()
+    {
+        s.truncate(idx);
+    }
     // Snapshot dates: "-20251001" or "-2025-10-01".
     let bytes = s.as_bytes();
     if bytes.len() > 9

@@ -101,11 +101,13 @@ pub fn split_attributes(attrs: &Attributes, blobs: &mut Blobs) -> Attributes {
     let mut out = Attributes::new();
     for (k, v) in attrs {
         if let Value::String(s) = v
-            && s.len() >= SPLIT_MIN_BYTES && s.starts_with('[')
-                && let Some(refs) = split_array(s, blobs) {
-                    out.insert(k.clone(), refs);
-                    continue;
-                }
+            && s.len() >= SPLIT_MIN_BYTES
+            && s.starts_with('[')
+            && let Some(refs) = split_array(s, blobs)
+        {
+            out.insert(k.clone(), refs);
+            continue;
+        }
         out.insert(k.clone(), v.clone());
     }
     out

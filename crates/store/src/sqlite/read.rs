@@ -68,28 +68,28 @@ fn trace_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let mut push = |sql: &str, v: Box<dyn ToSql>, cond: &mut Vec<String>| {
         args.push(v);
-        cond.push(sql.replace('?', &format!("?{}", args.len())));
+        cond.push(sql.replace('$', &format!("?{}", args.len())));
     };
     if let Some(v) = f.from_ns {
-        push("t.start_ns >= ?", Box::new(i(v)), &mut cond);
+        push("t.start_ns >= $", Box::new(i(v)), &mut cond);
     }
     if let Some(v) = f.to_ns {
-        push("t.start_ns < ?", Box::new(i(v)), &mut cond);
+        push("t.start_ns < $", Box::new(i(v)), &mut cond);
     }
     if let Some(v) = &f.service {
-        push("t.service = ?", Box::new(v.clone()), &mut cond);
+        push("t.service = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.user {
-        push("t.user_id = ?", Box::new(v.clone()), &mut cond);
+        push("t.user_id = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.session {
-        push("t.session_id = ?", Box::new(v.clone()), &mut cond);
+        push("t.session_id = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.release {
-        push("t.release = ?", Box::new(v.clone()), &mut cond);
+        push("t.release = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.prompt_version {
-        push("t.prompt_version = ?", Box::new(v.clone()), &mut cond);
+        push("t.prompt_version = $", Box::new(v.clone()), &mut cond);
     }
     match f.status.as_deref() {
         Some("error") => cond.push("t.error_count > 0".into()),
@@ -98,26 +98,17 @@ fn trace_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
     }
     if let Some(v) = &f.model {
         push(
-            "EXISTS (SELECT 1 FROM model_calls m WHERE m.trace_id = t.trace_id AND m.model = ?)",
+            "EXISTS (SELECT 1 FROM model_calls m WHERE m.trace_id = t.trace_id AND m.model = $)",
             Box::new(v.clone()),
             &mut cond,
         );
     }
     if let Some(v) = &f.q {
-        let like = format!(
-            "%{}%",
-            v.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
         push(
-            "(t.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND (s.name LIKE ?X ESCAPE '\\' OR s.tool_name LIKE ?X ESCAPE '\\')))",
-            Box::new(like),
+            "(t.name LIKE $ ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND (s.name LIKE $ ESCAPE '\\' OR s.tool_name LIKE $ ESCAPE '\\')))",
+            Box::new(like_pattern(v)),
             &mut cond,
         );
-        let n = args.len();
-        let last = cond.len() - 1;
-        cond[last] = cond[last].replace("?X", &format!("?{n}"));
     }
     (cond, args)
 }
@@ -128,31 +119,31 @@ fn call_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let mut push = |sql: &str, v: Box<dyn ToSql>, cond: &mut Vec<String>| {
         args.push(v);
-        cond.push(sql.replace('?', &format!("?{}", args.len())));
+        cond.push(sql.replace('$', &format!("?{}", args.len())));
     };
     if let Some(v) = f.from_ns {
-        push("c.start_ns >= ?", Box::new(i(v)), &mut cond);
+        push("c.start_ns >= $", Box::new(i(v)), &mut cond);
     }
     if let Some(v) = f.to_ns {
-        push("c.start_ns < ?", Box::new(i(v)), &mut cond);
+        push("c.start_ns < $", Box::new(i(v)), &mut cond);
     }
     if let Some(v) = &f.service {
-        push("c.service = ?", Box::new(v.clone()), &mut cond);
+        push("c.service = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.model {
-        push("c.model = ?", Box::new(v.clone()), &mut cond);
+        push("c.model = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.user {
-        push("c.user_id = ?", Box::new(v.clone()), &mut cond);
+        push("c.user_id = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.session {
-        push("c.session_id = ?", Box::new(v.clone()), &mut cond);
+        push("c.session_id = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.release {
-        push("c.release = ?", Box::new(v.clone()), &mut cond);
+        push("c.release = $", Box::new(v.clone()), &mut cond);
     }
     if let Some(v) = &f.prompt_version {
-        push("c.prompt_version = ?", Box::new(v.clone()), &mut cond);
+        push("c.prompt_version = $", Box::new(v.clone()), &mut cond);
     }
     match f.status.as_deref() {
         Some("error") => cond.push("c.failed = 1".into()),
@@ -160,19 +151,22 @@ fn call_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
         _ => {}
     }
     if let Some(v) = &f.q {
-        let like = format!(
-            "%{}%",
-            v.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
         push(
-            "EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = c.trace_id AND t.name LIKE ? ESCAPE '\\')",
-            Box::new(like),
+            "EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = c.trace_id AND t.name LIKE $ ESCAPE '\\')",
+            Box::new(like_pattern(v)),
             &mut cond,
         );
     }
     (cond, args)
+}
+
+/// `%text%` with LIKE's wildcards in `text` escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 fn where_clause(cond: &[String]) -> String {

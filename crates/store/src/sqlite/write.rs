@@ -446,9 +446,10 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
     }
     for id in nested {
         if let Some(c) = load_call(tx, id)?
-            && ids_compatible(c.response_id.as_deref(), rid) {
-                return Ok(Some(c));
-            }
+            && ids_compatible(c.response_id.as_deref(), rid)
+        {
+            return Ok(Some(c));
+        }
     }
     // 4. The completion of a streamed call, logged after the call's own span
     // (which had no usage) under the same parent.
