@@ -81,7 +81,9 @@ pub struct Tokens {
     pub cache_read: u64,
     /// All cache writes; the 5-minute / 1-hour split below when the reporter gives it.
     pub cache_write: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_5m: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_1h: Option<u64>,
 }
 
@@ -166,8 +168,11 @@ impl Reporter {
 /// The canonical view of one model call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ModelCall {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_model: Option<String>,
     pub tokens: Tokens,
     /// False when the reporter gave no usage at all (e.g. a failed call).
@@ -175,10 +180,13 @@ pub struct ModelCall {
     pub finish_reasons: Vec<String>,
     pub input_messages: Vec<Message>,
     pub output_messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_definitions: Option<serde_json::Value>,
     /// The provider's id for the response (`msg_…`) or request (`req_…`): how
     /// duplicate reports of one call are joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
     pub streamed: bool,
     /// This report completes a streamed call opened by an earlier sibling span
@@ -186,9 +194,11 @@ pub struct ModelCall {
     pub stream_completion: bool,
     pub reporter: Reporter,
     /// API error type or exception class when the call failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
     /// Attempts the reporter made (Claude Code retries inside one span).
     pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
 }
 
@@ -205,22 +215,34 @@ impl ModelCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ToolCall {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// Dimensions users slice by. Filled from span, resource and convention attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Grouping {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
 }
 
@@ -255,6 +277,7 @@ pub struct SpanEvent {
 pub struct Span {
     pub trace_id: TraceId,
     pub span_id: SpanId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_span_id: Option<SpanId>,
     pub name: String,
     /// OTLP SpanKind as its number (0 unspecified … 5 consumer).
@@ -270,7 +293,9 @@ pub struct Span {
     // --- canonical, derived by the pipeline ---
     pub kind: SpanKind,
     pub grouping: Grouping,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_call: Option<ModelCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<ToolCall>,
     /// A tool execution that failed, reported on this span (on the tool span
     /// itself, or on a child such as Claude Code's `claude_code.tool.execution`).

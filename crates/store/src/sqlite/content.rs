@@ -2,11 +2,13 @@
 //!
 //! Agents resend the whole conversation on every turn, so the Nth model call
 //! carries N messages of which N-1 were already stored. Content is therefore
-//! stored by hash, one message at a time: canonical messages as blobs, and
-//! large JSON-array attribute values (e.g. `gen_ai.input.messages`) as a list
-//! of per-element blobs, used only when the stored form rebuilds the original
-//! string byte for byte. Everything else is one zstd-compressed JSON document
-//! per span.
+//! stored as content-addressed cons lists: each message is a blob keyed by
+//! its hash, and each list cell is keyed by hash(previous cell, element), so
+//! two conversations that share a prefix share its cells, and a span refers
+//! to its whole history by one 16-byte hash. Canonical messages and large
+//! JSON-array attribute values (e.g. `gen_ai.input.messages`) are stored this
+//! way, the latter only when the stored form rebuilds the original string
+//! byte for byte. Everything else is one zstd-compressed JSON document per span.
 
 use std::io;
 
@@ -35,16 +37,53 @@ pub fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     zstd::stream::decode_all(bytes).map_err(|e| format!("zstd: {e}"))
 }
 
-/// Blobs produced while encoding one record, to insert-or-ignore by hash.
+/// Blobs and list cells produced while encoding one record, to insert-or-ignore by hash.
 #[derive(Default)]
-pub struct Blobs(pub Vec<(Hash, Vec<u8>)>);
+pub struct Blobs {
+    pub blobs: Vec<(Hash, Vec<u8>)>,
+    /// (cell, previous cell or None for the head, element)
+    pub cells: Vec<(Hash, Option<Hash>, Hash)>,
+}
 
 impl Blobs {
-    fn put(&mut self, json: Vec<u8>) -> String {
-        let h = hash(&json);
-        self.0.push((h, json));
-        hex(&h)
+    /// Stores `items` as a cons list; returns the last cell's hash (None for an empty list).
+    fn put_list(&mut self, items: impl IntoIterator<Item = Vec<u8>>) -> Option<String> {
+        let mut prev: Option<Hash> = None;
+        for item in items {
+            let elem = hash(&item);
+            self.blobs.push((elem, item));
+            let mut key = [0u8; 32];
+            key[..16].copy_from_slice(&prev.unwrap_or([0; 16]));
+            key[16..].copy_from_slice(&elem);
+            let cell = hash(&key);
+            self.cells.push((cell, prev, elem));
+            prev = Some(cell);
+        }
+        prev.map(|h| hex(&h))
     }
+}
+
+/// Reads stored content back: blob bytes by hash, and list cells by hash.
+pub trait Fetch {
+    fn blob(&mut self, h: &Hash) -> Option<Vec<u8>>;
+    /// (previous cell, element)
+    fn cell(&mut self, h: &Hash) -> Option<(Option<Hash>, Hash)>;
+}
+
+/// Walks a cons list back from its last cell; returns the elements in order.
+fn get_list(last: &str, fetch: &mut dyn Fetch) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    let mut next = Some(unhex(last).ok_or("bad content reference")?);
+    while let Some(cell) = next {
+        let (prev, elem) = fetch.cell(&cell).ok_or("missing list cell")?;
+        out.push(fetch.blob(&elem).ok_or("missing content blob")?);
+        next = prev;
+        if out.len() > 10_000_000 {
+            return Err("content list does not end".into());
+        }
+    }
+    out.reverse();
+    Ok(out)
 }
 
 fn hex(h: &Hash) -> String {
@@ -123,20 +162,18 @@ fn split_array(s: &str, blobs: &mut Blobs) -> Option<Value> {
     } else {
         return None;
     };
-    let refs: Vec<Value> = items
-        .iter()
-        .map(|item| Value::String(blobs.put(serde_json::to_vec(item).unwrap_or_default())))
-        .collect();
+    let list = blobs.put_list(
+        items
+            .iter()
+            .map(|item| serde_json::to_vec(item).unwrap_or_default()),
+    );
     Some(
-        serde_json::json!({ "$glassbox_split": if spaced { "spaced" } else { "compact" }, "refs": refs }),
+        serde_json::json!({ "$glassbox_split": if spaced { "spaced" } else { "compact" }, "list": list }),
     )
 }
 
-/// Inverse of [`split_attributes`]; `fetch` returns a blob's JSON bytes.
-pub fn join_attributes(
-    attrs: &mut Attributes,
-    fetch: &mut dyn FnMut(&Hash) -> Option<Vec<u8>>,
-) -> Result<(), String> {
+/// Inverse of [`split_attributes`].
+pub fn join_attributes(attrs: &mut Attributes, fetch: &mut dyn Fetch) -> Result<(), String> {
     for v in attrs.values_mut() {
         let Some(mode) = v
             .get("$glassbox_split")
@@ -145,47 +182,81 @@ pub fn join_attributes(
         else {
             continue;
         };
-        let refs = v
-            .get("refs")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let mut items = Vec::with_capacity(refs.len());
-        for r in refs {
-            let h = r.as_str().and_then(unhex).ok_or("bad content reference")?;
-            let bytes = fetch(&h).ok_or("missing content blob")?;
-            items.push(serde_json::from_slice::<Value>(&bytes).map_err(|e| e.to_string())?);
-        }
+        let items = match v.get("list").and_then(Value::as_str) {
+            Some(last) => get_list(last, fetch)?,
+            None => Vec::new(),
+        };
+        let items = items
+            .iter()
+            .map(|bytes| serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
         let s = render(&Value::Array(items), mode == "spaced").ok_or("cannot render content")?;
         *v = Value::String(s);
     }
     Ok(())
 }
 
-/// Stores each message once; returns the reference list.
-pub fn put_messages(messages: &[Message], blobs: &mut Blobs) -> Vec<String> {
-    messages
-        .iter()
-        .map(|m| blobs.put(serde_json::to_vec(m).unwrap_or_default()))
-        .collect()
+/// Stores messages as a list; returns its reference (None when empty).
+pub fn put_messages(messages: &[Message], blobs: &mut Blobs) -> Option<String> {
+    blobs.put_list(
+        messages
+            .iter()
+            .map(|m| serde_json::to_vec(m).unwrap_or_default()),
+    )
 }
 
-pub fn get_messages(
-    refs: &[String],
-    fetch: &mut dyn FnMut(&Hash) -> Option<Vec<u8>>,
-) -> Result<Vec<Message>, String> {
-    refs.iter()
-        .map(|r| {
-            let h = unhex(r).ok_or("bad message reference")?;
-            let bytes = fetch(&h).ok_or("missing message blob")?;
-            serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-        })
+pub fn get_messages(list: Option<&str>, fetch: &mut dyn Fetch) -> Result<Vec<Message>, String> {
+    let Some(last) = list else {
+        return Ok(Vec::new());
+    };
+    get_list(last, fetch)?
+        .iter()
+        .map(|bytes| serde_json::from_slice(bytes).map_err(|e| e.to_string()))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Mem(Blobs);
+    impl Fetch for Mem {
+        fn blob(&mut self, h: &Hash) -> Option<Vec<u8>> {
+            self.0
+                .blobs
+                .iter()
+                .find(|(k, _)| k == h)
+                .map(|(_, v)| v.clone())
+        }
+        fn cell(&mut self, h: &Hash) -> Option<(Option<Hash>, Hash)> {
+            self.0
+                .cells
+                .iter()
+                .find(|(k, _, _)| k == h)
+                .map(|(_, p, e)| (*p, *e))
+        }
+    }
+
+    #[test]
+    fn shared_prefixes_share_cells() {
+        let msgs: Vec<Message> = (0..5)
+            .map(|i| Message {
+                role: "user".into(),
+                parts: vec![glassbox_model::Part::Text {
+                    text: format!("m{i}"),
+                }],
+            })
+            .collect();
+        let mut blobs = Blobs::default();
+        let a = put_messages(&msgs[..3], &mut blobs).unwrap();
+        let b = put_messages(&msgs, &mut blobs).unwrap();
+        let distinct: std::collections::HashSet<Hash> = blobs.cells.iter().map(|c| c.0).collect();
+        assert_eq!(distinct.len(), 5, "the 3-message prefix is shared");
+        let mut mem = Mem(blobs);
+        assert_eq!(get_messages(Some(&a), &mut mem).unwrap(), msgs[..3]);
+        assert_eq!(get_messages(Some(&b), &mut mem).unwrap(), msgs);
+        assert!(get_messages(None, &mut mem).unwrap().is_empty());
+    }
 
     #[test]
     fn split_and_join_round_trip_exactly() {
@@ -198,7 +269,7 @@ mod tests {
             "y".repeat(2000)
         );
         let odd = format!(r#"[ {{"role" :"user","c":"{}"}} ]"#, "z".repeat(2000));
-        for original in [compact, spaced, odd] {
+        for (original, splits) in [(compact, true), (spaced, true), (odd, false)] {
             let mut attrs = Attributes::new();
             attrs.insert(
                 "gen_ai.input.messages".into(),
@@ -207,8 +278,13 @@ mod tests {
             attrs.insert("small".into(), Value::from(3));
             let mut blobs = Blobs::default();
             let mut split = split_attributes(&attrs, &mut blobs);
-            let store: std::collections::HashMap<Hash, Vec<u8>> = blobs.0.into_iter().collect();
-            join_attributes(&mut split, &mut |h| store.get(h).cloned()).unwrap();
+            assert_eq!(
+                split != attrs,
+                splits,
+                "only exactly-reproducible arrays are split"
+            );
+            let mut mem = Mem(blobs);
+            join_attributes(&mut split, &mut mem).unwrap();
             assert_eq!(split, attrs);
         }
     }

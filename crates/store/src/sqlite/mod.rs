@@ -35,7 +35,9 @@ struct Job {
 /// The embedded SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
-    jobs: mpsc::Sender<Job>,
+    /// `None` only while dropping.
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -78,7 +80,7 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("glassbox-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|source| StoreError::Open {
@@ -87,7 +89,8 @@ impl SqliteStore {
             })?;
         Ok(Self {
             path: dir.to_path_buf(),
-            jobs: tx,
+            jobs: Some(tx),
+            writer: Some(writer),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -103,10 +106,8 @@ impl SqliteStore {
         &self,
         batch: WriteBatch,
     ) -> Result<impl std::future::Future<Output = Result<(), StoreError>> + use<>, QueueFull> {
-        let permit = self
-            .jobs
-            .try_reserve()
-            .map_err(|_| QueueFull(QUEUE_DEPTH))?;
+        let jobs = self.jobs.as_ref().ok_or(QueueFull(0))?;
+        let permit = jobs.try_reserve().map_err(|_| QueueFull(QUEUE_DEPTH))?;
         let (done, wait) = oneshot::channel();
         permit.send(Job { batch, done });
         Ok(async move { wait.await.unwrap_or(Err(StoreError::Closed)) })
@@ -115,8 +116,8 @@ impl SqliteStore {
     /// Queues `batch`, waiting for room, and resolves once it is committed.
     pub async fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
-        self.jobs
-            .send(Job { batch, done })
+        let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
+        jobs.send(Job { batch, done })
             .await
             .map_err(|_| StoreError::Closed)?;
         wait.await.unwrap_or(Err(StoreError::Closed))
@@ -141,6 +142,17 @@ impl SqliteStore {
     }
 }
 
+impl Drop for SqliteStore {
+    /// Lets the writer finish what is queued and close its connection, which
+    /// checkpoints the WAL into the database file.
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
 fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
     let mut seen = write::SeenHashes::default();
     while let Some(first) = rx.blocking_recv() {
@@ -159,6 +171,10 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
         for (job, result) in jobs.into_iter().zip(results) {
             let _ = job.done.send(result);
         }
+    }
+    // Fold the WAL into the database so a stopped store is one compact file.
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "final checkpoint failed; the WAL will be replayed at next start");
     }
     tracing::debug!("writer stopped");
 }

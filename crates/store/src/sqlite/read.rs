@@ -177,14 +177,31 @@ fn where_clause(cond: &[String]) -> String {
     }
 }
 
-fn blob_fetcher(conn: &Connection) -> impl FnMut(&content::Hash) -> Option<Vec<u8>> + '_ {
-    move |h| {
-        let data: Vec<u8> = conn
+struct Fetcher<'c>(&'c Connection);
+
+impl content::Fetch for Fetcher<'_> {
+    fn blob(&mut self, h: &content::Hash) -> Option<Vec<u8>> {
+        let data: Vec<u8> = self
+            .0
             .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
             .ok()?
             .query_row([&h[..]], |r| r.get(0))
             .ok()?;
         content::decompress(&data).ok()
+    }
+
+    fn cell(&mut self, h: &content::Hash) -> Option<(Option<content::Hash>, content::Hash)> {
+        let (prev, elem): (Option<Vec<u8>>, Vec<u8>) = self
+            .0
+            .prepare_cached("SELECT prev, elem FROM list_cells WHERE hash = ?1")
+            .ok()?
+            .query_row([&h[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ok()?;
+        let prev = match prev {
+            Some(p) => Some(p.try_into().ok()?),
+            None => None,
+        };
+        Some((prev, elem.try_into().ok()?))
     }
 }
 
@@ -279,11 +296,11 @@ impl Store for SqliteStore {
                 let corrupt = |what: &str| StoreError::Corrupt(format!("span {}: {what}", hex_of(&sid)));
                 let json = content::decompress(&detail).map_err(|e| corrupt(&e))?;
                 let mut d: SpanDetail = serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?;
-                let mut fetch = blob_fetcher(conn);
+                let mut fetch = Fetcher(conn);
                 content::join_attributes(&mut d.attributes, &mut fetch).map_err(|e| corrupt(&e))?;
                 if let Some(call) = d.model_call.as_mut() {
-                    call.input_messages = content::get_messages(&d.input_refs, &mut fetch).map_err(|e| corrupt(&e))?;
-                    call.output_messages = content::get_messages(&d.output_refs, &mut fetch).map_err(|e| corrupt(&e))?;
+                    call.input_messages = content::get_messages(d.input_list.as_deref(), &mut fetch).map_err(|e| corrupt(&e))?;
+                    call.output_messages = content::get_messages(d.output_list.as_deref(), &mut fetch).map_err(|e| corrupt(&e))?;
                 }
                 let resource = match &rhash {
                     Some(h) => match resources.get(h) {
@@ -419,8 +436,7 @@ impl Store for SqliteStore {
                 let (time, tid, sid, event_name, severity, rhash, detail) = row?;
                 let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
                 let mut d: LogDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let mut fetch = blob_fetcher(conn);
-                content::join_attributes(&mut d.attributes, &mut fetch).map_err(StoreError::Corrupt)?;
+                content::join_attributes(&mut d.attributes, &mut Fetcher(conn)).map_err(StoreError::Corrupt)?;
                 out.push(LogRecord {
                     time_unix_nano: u(time),
                     observed_time_unix_nano: d.observed_time_unix_nano,

@@ -19,6 +19,12 @@ pub const MIGRATIONS: &[&str] = &[
         data BLOB NOT NULL
     ) WITHOUT ROWID;
 
+    CREATE TABLE list_cells (
+        hash BLOB PRIMARY KEY,
+        prev BLOB,
+        elem BLOB NOT NULL
+    ) WITHOUT ROWID;
+
     CREATE TABLE spans (
         trace_id BLOB NOT NULL,
         span_id BLOB NOT NULL,
@@ -35,9 +41,10 @@ pub const MIGRATIONS: &[&str] = &[
         tool_failed INTEGER NOT NULL DEFAULT 0,
         call_id INTEGER,
         resource_hash BLOB,
-        detail BLOB NOT NULL,
-        PRIMARY KEY (trace_id, span_id)
-    ) WITHOUT ROWID;
+        detail BLOB NOT NULL
+    );
+    -- A rowid table: span rows are often over 1 KB, which a WITHOUT ROWID table spills to overflow pages.
+    CREATE UNIQUE INDEX spans_by_id ON spans (trace_id, span_id);
     CREATE INDEX spans_by_parent ON spans (trace_id, parent_span_id);
 
     CREATE TABLE traces (

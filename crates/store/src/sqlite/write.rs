@@ -24,8 +24,10 @@ pub struct SpanDetail {
     pub status_message: String,
     pub grouping: Grouping,
     pub model_call: Option<ModelCall>,
-    pub input_refs: Vec<String>,
-    pub output_refs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_list: Option<String>,
     pub tool: Option<ToolCall>,
 }
 
@@ -93,10 +95,18 @@ fn put_resource(
 }
 
 fn put_blobs(tx: &Connection, blobs: Blobs, seen: &mut SeenHashes) -> Result<(), StoreError> {
-    for (h, json) in blobs.0 {
+    for (h, json) in blobs.blobs {
         if seen.first_time(&h) {
             tx.prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")?
                 .execute(params![&h[..], content::compress(&json)])?;
+        }
+    }
+    for (cell, prev, elem) in blobs.cells {
+        if seen.first_time(&cell) {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO list_cells (hash, prev, elem) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![&cell[..], prev.as_ref().map(|p| &p[..]), &elem[..]])?;
         }
     }
     Ok(())
@@ -109,12 +119,12 @@ fn i64_of(v: u64) -> i64 {
 fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<(), StoreError> {
     let mut blobs = Blobs::default();
     let mut model_call = span.model_call.clone();
-    let (input_refs, output_refs) = match model_call.as_mut() {
+    let (input_list, output_list) = match model_call.as_mut() {
         Some(c) => (
             content::put_messages(&std::mem::take(&mut c.input_messages), &mut blobs),
             content::put_messages(&std::mem::take(&mut c.output_messages), &mut blobs),
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (None, None),
     };
     let detail = SpanDetail {
         attributes: content::split_attributes(&span.attributes, &mut blobs),
@@ -124,8 +134,8 @@ fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<()
         status_message: span.status.message.clone(),
         grouping: span.grouping.clone(),
         model_call,
-        input_refs,
-        output_refs,
+        input_list,
+        output_list,
         tool: span.tool.clone(),
     };
     let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
