@@ -34,15 +34,13 @@ fn spawn(dir: &std::path::Path) -> (Child, String) {
     std::thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(i) = line.find("on http://") {
-                    let url: String = line[i + 3..]
-                        .chars()
-                        .take_while(|c| !c.is_whitespace())
-                        .collect();
-                    let _ = tx.send(url);
-                    sent = true;
-                }
+            if !sent && let Some(i) = line.find("on http://") {
+                let url: String = line[i + 3..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
+                let _ = tx.send(url);
+                sent = true;
             }
         }
     });
