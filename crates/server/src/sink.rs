@@ -59,20 +59,23 @@ impl Sink for StoreSink {
                 ..
             } = batch;
             let pipeline = self.pipeline.clone();
-            let (spans, logs) = tokio::task::spawn_blocking(move || {
+            let store = self.store.clone();
+            // Normalising, pricing and encoding run here, in parallel across
+            // requests; the store's single writer only runs SQL.
+            let prepared = tokio::task::spawn_blocking(move || {
                 pipeline.process_spans(&mut spans);
                 pipeline.process_logs(&mut logs);
-                (spans, logs)
+                store.prepare(WriteBatch {
+                    spans,
+                    logs,
+                    metrics,
+                })
             })
             .await
             .map_err(|e| SinkError::Unavailable(format!("pipeline task failed: {e}")))?;
             let written = self
                 .store
-                .try_write(WriteBatch {
-                    spans,
-                    logs,
-                    metrics,
-                })
+                .try_write(prepared)
                 .map_err(|e| SinkError::Overloaded(e.to_string(), Duration::from_secs(1)))?;
             written
                 .await

@@ -10,6 +10,7 @@
 //! way, the latter only when the stored form rebuilds the original string
 //! byte for byte. Everything else is one zstd-compressed JSON document per span.
 
+use std::cell::RefCell;
 use std::io;
 
 use glassbox_model::{Attributes, Message};
@@ -29,17 +30,60 @@ pub fn hash(bytes: &[u8]) -> Hash {
     h
 }
 
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// Largest value we will inflate: far above any OTLP message we accept.
+const MAX_INFLATED: usize = 1 << 30;
+
+thread_local! {
+    // Contexts are expensive to create (they dominated the write path's profile); keep one per thread.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// zstd-compresses `bytes`; if compression fails the bytes are stored as they
+/// are (JSON never starts with the zstd magic, so `decompress` tells them apart).
 pub fn compress(bytes: &[u8]) -> Vec<u8> {
-    zstd::bulk::compress(bytes, ZSTD_LEVEL).unwrap_or_else(|_| bytes.to_vec())
+    // Below this, zstd's frame and table setup cost more than they save.
+    if bytes.len() < 128 {
+        return bytes.to_vec();
+    }
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+        }
+        slot.as_mut()
+            .and_then(|c| c.compress(bytes).ok())
+            .unwrap_or_else(|| bytes.to_vec())
+    })
 }
 
 pub fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    zstd::stream::decode_all(bytes).map_err(|e| format!("zstd: {e}"))
+    if !bytes.starts_with(&ZSTD_MAGIC) {
+        return Ok(bytes.to_vec());
+    }
+    let size = zstd::zstd_safe::get_frame_content_size(bytes)
+        .ok()
+        .flatten()
+        .map_or(MAX_INFLATED, |n| {
+            usize::try_from(n).unwrap_or(MAX_INFLATED).min(MAX_INFLATED)
+        });
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?);
+        }
+        match slot.as_mut() {
+            Some(d) => d.decompress(bytes, size).map_err(|e| format!("zstd: {e}")),
+            None => Err("zstd: no decompressor".to_owned()),
+        }
+    })
 }
 
 /// Blobs and list cells produced while encoding one record, to insert-or-ignore by hash.
 #[derive(Default)]
 pub struct Blobs {
+    /// Element blobs, uncompressed JSON until [`Blobs::seal`].
     pub blobs: Vec<(Hash, Vec<u8>)>,
     /// (cell, previous cell or None for the head, element)
     pub cells: Vec<(Hash, Option<Hash>, Hash)>,
@@ -155,18 +199,37 @@ pub fn split_attributes(attrs: &Attributes, blobs: &mut Blobs) -> Attributes {
 fn split_array(s: &str, blobs: &mut Blobs) -> Option<Value> {
     let parsed: Value = serde_json::from_str(s).ok()?;
     let items = parsed.as_array()?;
-    let spaced = if render(&parsed, false).as_deref() == Some(s) {
+    // Compact JSON (JavaScript, Go, Rust clients) is checked against the
+    // element bytes we store anyway; anything else by rendering it.
+    let elements: Vec<Vec<u8>> = items
+        .iter()
+        .map(|item| serde_json::to_vec(item).unwrap_or_default())
+        .collect();
+    let compact = s.len()
+        == 2 + elements
+            .iter()
+            .map(|e| e.len() + 1)
+            .sum::<usize>()
+            .saturating_sub(1)
+        && s.as_bytes().first() == Some(&b'[')
+        && {
+            let mut pos = 1;
+            let bytes = s.as_bytes();
+            elements.iter().enumerate().all(|(i, e)| {
+                let ok = bytes.get(pos..pos + e.len()) == Some(e.as_slice())
+                    && (i + 1 == elements.len() || bytes.get(pos + e.len()) == Some(&b','));
+                pos += e.len() + 1;
+                ok
+            })
+        };
+    let spaced = if compact {
         false
     } else if render(&parsed, true).as_deref() == Some(s) {
         true
     } else {
         return None;
     };
-    let list = blobs.put_list(
-        items
-            .iter()
-            .map(|item| serde_json::to_vec(item).unwrap_or_default()),
-    );
+    let list = blobs.put_list(elements);
     Some(
         serde_json::json!({ "$glassbox_split": if spaced { "spaced" } else { "compact" }, "list": list }),
     )

@@ -7,9 +7,12 @@
 //! block the writer.
 
 mod content;
+mod prepare;
 mod read;
 mod schema;
 mod write;
+
+pub use prepare::PreparedBatch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -28,7 +31,7 @@ const QUEUE_DEPTH: usize = 64;
 const READERS: usize = 4;
 
 struct Job {
-    batch: WriteBatch,
+    batch: PreparedBatch,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -40,6 +43,7 @@ pub struct SqliteStore {
     writer: Option<std::thread::JoinHandle<()>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    committed: std::sync::Arc<prepare::Committed>,
 }
 
 /// Returned when the write queue is full: retry later.
@@ -80,9 +84,11 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let committed = std::sync::Arc::new(prepare::Committed::default());
+        let published = committed.clone();
         let writer = std::thread::Builder::new()
             .name("glassbox-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &published))
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
@@ -93,6 +99,7 @@ impl SqliteStore {
             writer: Some(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            committed,
         })
     }
 
@@ -100,11 +107,17 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Queues `batch` and resolves once it is committed. Fails fast with
-    /// [`QueueFull`] instead of queueing without bound.
+    /// Encodes a batch for the writer (JSON, content hashing, compression).
+    /// CPU-heavy and independent of the writer: call it from any thread.
+    pub fn prepare(&self, batch: WriteBatch) -> PreparedBatch {
+        prepare::prepare(batch, &self.committed)
+    }
+
+    /// Queues a prepared batch and resolves once it is committed. Fails fast
+    /// with [`QueueFull`] instead of queueing without bound.
     pub fn try_write(
         &self,
-        batch: WriteBatch,
+        batch: PreparedBatch,
     ) -> Result<impl std::future::Future<Output = Result<(), StoreError>> + use<>, QueueFull> {
         let jobs = self.jobs.as_ref().ok_or(QueueFull(0))?;
         let permit = jobs.try_reserve().map_err(|_| QueueFull(QUEUE_DEPTH))?;
@@ -115,6 +128,7 @@ impl SqliteStore {
 
     /// Queues `batch`, waiting for room, and resolves once it is committed.
     pub async fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let batch = self.prepare(batch);
         let (done, wait) = oneshot::channel();
         let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
         jobs.send(Job { batch, done })
@@ -153,7 +167,7 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, committed: &prepare::Committed) {
     let mut seen = write::SeenHashes::default();
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -168,6 +182,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let results = commit_group(&mut conn, &jobs, &mut seen);
+        committed.extend(seen.committed());
         for (job, result) in jobs.into_iter().zip(results) {
             let _ = job.done.send(result);
         }
@@ -200,7 +215,7 @@ fn commit_group(
                 Err(e) => {
                     tracing::warn!(error = %e, "batch failed and was rolled back");
                     drop(sp);
-                    seen.forget();
+                    seen.rolled_back();
                     results.push(Err(e));
                 }
             }
@@ -212,7 +227,7 @@ fn commit_group(
         Ok(r) => r,
         Err(e) => {
             // Hashes remembered from the rolled-back transaction are not on disk.
-            seen.forget();
+            seen.rolled_back();
             tracing::error!(error = %e, "commit failed; {} batches refused", jobs.len());
             jobs.iter()
                 .map(|_| Err(StoreError::Corrupt(format!("commit failed: {e}"))))

@@ -102,7 +102,6 @@ pub const MIGRATIONS: &[&str] = &[
         members INTEGER NOT NULL DEFAULT 1
     );
     CREATE INDEX calls_by_trace ON model_calls (trace_id);
-    CREATE INDEX calls_by_start ON model_calls (start_ns);
     CREATE INDEX calls_by_service_start ON model_calls (service, start_ns);
 
     CREATE TABLE logs (
@@ -132,10 +131,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX metric_points_by_name ON metric_points (name, time_ns);
     "#,
-    // 2: a session's traces in order, and filtering calls by model without a scan.
+    // 2: filtering model calls by model without a scan.
     r#"
     CREATE INDEX calls_by_model ON model_calls (model, start_ns);
-    CREATE INDEX calls_by_session ON model_calls (session_id, start_ns);
     "#,
 ];
 

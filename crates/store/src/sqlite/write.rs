@@ -2,17 +2,16 @@
 //! that is waiting, commits them in one transaction (group commit), and only
 //! then acknowledges each.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use glassbox_model::{
-    Attributes, Cost, Grouping, LogRecord, MetricPoint, ModelCall, Span, SpanEvent, SpanKind,
-    StatusCode, ToolCall,
+    Attributes, Cost, Grouping, ModelCall, SpanEvent, SpanKind, StatusCode, ToolCall,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::content::{self, Blobs};
-use crate::{StoreError, WriteBatch};
+use super::prepare::{Content, PreparedBatch, PreparedLog, PreparedMetric, PreparedSpan, Resource};
+use crate::StoreError;
 
 /// What is stored in `spans.detail` (zstd JSON): everything not in a column.
 #[derive(Serialize, Deserialize)]
@@ -50,27 +49,51 @@ pub struct MetricDetail {
     pub value: glassbox_model::MetricPointValue,
 }
 
-/// Remembers recently written content hashes so repeated history costs no lookup.
+/// Content hashes written by this writer: in the open transaction (`pending`)
+/// or committed. Lets the writer skip insert-or-ignore for repeated content.
 #[derive(Default)]
-pub struct SeenHashes(HashSet<[u8; 16]>);
+pub struct SeenHashes {
+    seen: HashSet<[u8; 16]>,
+    pending: Vec<[u8; 16]>,
+}
 
 impl SeenHashes {
-    const MAX: usize = 200_000;
+    const MAX: usize = 500_000;
+
     fn first_time(&mut self, h: &[u8; 16]) -> bool {
-        if self.0.len() >= Self::MAX {
-            self.0.clear();
+        let new = self.seen.insert(*h);
+        if new {
+            self.pending.push(*h);
         }
-        self.0.insert(*h)
+        new
     }
-    pub fn forget(&mut self) {
-        self.0.clear();
+
+    /// After a commit: what was written is durable; returns it for [`super::prepare::Committed`].
+    pub fn committed(&mut self) -> Vec<[u8; 16]> {
+        if self.seen.len() > Self::MAX {
+            self.seen.clear();
+        }
+        std::mem::take(&mut self.pending)
+    }
+
+    /// After a rollback: hashes of this transaction are not on disk.
+    pub fn rolled_back(&mut self) {
+        for h in self.pending.drain(..) {
+            self.seen.remove(&h);
+        }
     }
 }
 
-pub fn apply(tx: &Connection, batch: &WriteBatch, seen: &mut SeenHashes) -> Result<(), StoreError> {
+pub fn apply(
+    tx: &Connection,
+    batch: &PreparedBatch,
+    seen: &mut SeenHashes,
+) -> Result<(), StoreError> {
+    let mut traces = TraceDeltas::default();
     for span in &batch.spans {
-        insert_span(tx, span, seen)?;
+        insert_span(tx, span, seen, &mut traces)?;
     }
+    traces.flush(tx)?;
     for log in &batch.logs {
         insert_log(tx, log, seen)?;
     }
@@ -80,29 +103,32 @@ pub fn apply(tx: &Connection, batch: &WriteBatch, seen: &mut SeenHashes) -> Resu
     Ok(())
 }
 
-fn put_resource(
-    tx: &Connection,
-    resource: &Attributes,
-    seen: &mut SeenHashes,
-) -> Result<[u8; 16], StoreError> {
-    let json = serde_json::to_vec(resource).unwrap_or_default();
-    let h = content::hash(&json);
-    if seen.first_time(&h) {
+fn put_resource(tx: &Connection, r: &Resource, seen: &mut SeenHashes) -> Result<(), StoreError> {
+    if let Some(data) = &r.data
+        && seen.first_time(&r.hash)
+    {
         tx.prepare_cached("INSERT OR IGNORE INTO resources (hash, json) VALUES (?1, ?2)")?
-            .execute(params![&h[..], content::compress(&json)])?;
+            .execute(params![&r.hash[..], data])?;
     }
-    Ok(h)
+    Ok(())
 }
 
-fn put_blobs(tx: &Connection, blobs: Blobs, seen: &mut SeenHashes) -> Result<(), StoreError> {
-    for (h, json) in blobs.blobs {
-        if seen.first_time(&h) {
+fn put_content(
+    tx: &Connection,
+    content: &Content,
+    seen: &mut SeenHashes,
+) -> Result<(), StoreError> {
+    for (h, data) in &content.blobs {
+        // No data: the preparer knew it was committed.
+        if let Some(data) = data
+            && seen.first_time(h)
+        {
             tx.prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")?
-                .execute(params![&h[..], content::compress(&json)])?;
+                .execute(params![&h[..], data])?;
         }
     }
-    for (cell, prev, elem) in blobs.cells {
-        if seen.first_time(&cell) {
+    for (cell, prev, elem) in &content.cells {
+        if seen.first_time(cell) {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO list_cells (hash, prev, elem) VALUES (?1, ?2, ?3)",
             )?
@@ -116,30 +142,128 @@ fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<(), StoreError> {
-    let mut blobs = Blobs::default();
-    let mut model_call = span.model_call.clone();
-    let (input_list, output_list) = match model_call.as_mut() {
-        Some(c) => (
-            content::put_messages(&std::mem::take(&mut c.input_messages), &mut blobs),
-            content::put_messages(&std::mem::take(&mut c.output_messages), &mut blobs),
-        ),
-        None => (None, None),
+/// One batch's contribution to a trace's summary row, folded in memory so
+/// each trace costs one upsert per batch instead of one per span.
+#[derive(Default)]
+struct TraceDelta {
+    name: String,
+    has_root: bool,
+    start_ns: u64,
+    end_ns: u64,
+    spans: i64,
+    errors: i64,
+    tool_calls: i64,
+    tool_errors: i64,
+    grouping: Grouping,
+}
+
+impl TraceDelta {
+    fn add(&mut self, span: &glassbox_model::Span) {
+        let is_root = span.parent_span_id.is_none();
+        if self.spans == 0
+            || is_root && !self.has_root
+            || !self.has_root && span.start_unix_nano < self.start_ns
+        {
+            self.name.clone_from(&span.name);
+        }
+        if self.spans == 0 {
+            self.start_ns = span.start_unix_nano;
+            self.end_ns = span.end_unix_nano;
+        }
+        if is_root && !self.has_root {
+            // The root's service names the trace.
+            self.grouping.service.clone_from(&span.grouping.service);
+        }
+        self.has_root |= is_root;
+        self.start_ns = self.start_ns.min(span.start_unix_nano);
+        self.end_ns = self.end_ns.max(span.end_unix_nano);
+        self.spans += 1;
+        self.errors += i64::from(span.is_error());
+        self.tool_calls += i64::from(span.kind == SpanKind::Tool);
+        self.tool_errors += i64::from(span.tool_failed);
+        self.grouping.fill_from(&span.grouping);
+    }
+}
+
+#[derive(Default)]
+pub struct TraceDeltas(HashMap<[u8; 16], TraceDelta>);
+
+impl TraceDeltas {
+    pub fn flush(&mut self, tx: &Connection) -> Result<(), StoreError> {
+        for (trace_id, d) in self.0.drain() {
+            let g = &d.grouping;
+            tx.prepare_cached(
+                "INSERT INTO traces (trace_id, name, has_root, service, start_ns, end_ns, span_count, error_count, tool_calls, tool_errors, user_id, session_id, release, prompt_version, environment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (trace_id) DO UPDATE SET
+                   name = CASE WHEN excluded.has_root OR (NOT has_root AND excluded.start_ns < start_ns) THEN excluded.name ELSE name END,
+                   service = CASE WHEN excluded.has_root THEN COALESCE(excluded.service, service) ELSE COALESCE(service, excluded.service) END,
+                   has_root = has_root OR excluded.has_root,
+                   start_ns = MIN(start_ns, excluded.start_ns),
+                   end_ns = MAX(end_ns, excluded.end_ns),
+                   span_count = span_count + excluded.span_count,
+                   error_count = error_count + excluded.error_count,
+                   tool_calls = tool_calls + excluded.tool_calls,
+                   tool_errors = tool_errors + excluded.tool_errors,
+                   user_id = COALESCE(user_id, excluded.user_id),
+                   session_id = COALESCE(session_id, excluded.session_id),
+                   release = COALESCE(release, excluded.release),
+                   prompt_version = COALESCE(prompt_version, excluded.prompt_version),
+                   environment = COALESCE(environment, excluded.environment)",
+            )?
+            .execute(params![
+                &trace_id[..],
+                d.name,
+                d.has_root,
+                g.service,
+                i64_of(d.start_ns),
+                i64_of(d.end_ns),
+                d.spans,
+                d.errors,
+                d.tool_calls,
+                d.tool_errors,
+                g.user_id,
+                g.session_id,
+                g.release,
+                g.prompt_version,
+                g.environment,
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+fn insert_span(
+    tx: &Connection,
+    prepared: &PreparedSpan,
+    seen: &mut SeenHashes,
+    traces: &mut TraceDeltas,
+) -> Result<(), StoreError> {
+    let span = &prepared.span;
+    // A model call joins the ledger before its span row is written, so the
+    // row is written once, call id included. A re-sent span must not join twice.
+    let call_id = match &span.model_call {
+        Some(call) => {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM spans WHERE trace_id = ?1 AND span_id = ?2")?
+                .exists(params![&span.trace_id.0[..], &span.span_id.0[..]])?;
+            if exists {
+                return Ok(());
+            }
+            let report = Report {
+                trace_id: Some(span.trace_id.0.to_vec()),
+                span_id: Some(span.span_id.0.to_vec()),
+                parent_span_id: span.parent_span_id.map(|p| p.0.to_vec()),
+                scope: &span.scope_name,
+                start_ns: span.start_unix_nano,
+                end_ns: span.end_unix_nano,
+                call,
+                grouping: &span.grouping,
+            };
+            Some(merge_call(tx, &report)?)
+        }
+        None => None,
     };
-    let detail = SpanDetail {
-        attributes: content::split_attributes(&span.attributes, &mut blobs),
-        events: span.events.clone(),
-        scope_version: span.scope_version.clone(),
-        otel_kind: span.otel_kind,
-        status_message: span.status.message.clone(),
-        grouping: span.grouping.clone(),
-        model_call,
-        input_list,
-        output_list,
-        tool: span.tool.clone(),
-    };
-    let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
-    let resource_hash = put_resource(tx, &span.resource, seen)?;
     let status = match span.status.code {
         StatusCode::Unset => 0,
         StatusCode::Ok => 1,
@@ -151,8 +275,8 @@ fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<()
         .and_then(|c| c.model().map(str::to_owned));
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, resource_hash, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, call_id, resource_hash, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?
         .execute(params![
             &span.trace_id.0[..],
@@ -168,88 +292,37 @@ fn insert_span(tx: &Connection, span: &Span, seen: &mut SeenHashes) -> Result<()
             model,
             span.tool.as_ref().map(|t| t.name.as_str()),
             span.tool_failed,
-            &resource_hash[..],
-            detail,
+            call_id,
+            &prepared.resource.hash[..],
+            prepared.detail,
         ])?;
     if inserted == 0 {
         // Re-sent span: the first copy stands, and nothing is counted twice.
         return Ok(());
     }
-    put_blobs(tx, blobs, seen)?;
-    let g = &span.grouping;
-    let is_root = span.parent_span_id.is_none();
-    tx.prepare_cached(
-        "INSERT INTO traces (trace_id, name, has_root, service, start_ns, end_ns, span_count, error_count, tool_calls, tool_errors, user_id, session_id, release, prompt_version, environment)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (trace_id) DO UPDATE SET
-           name = CASE WHEN excluded.has_root OR (NOT has_root AND excluded.start_ns < start_ns) THEN excluded.name ELSE name END,
-           service = CASE WHEN excluded.has_root THEN COALESCE(excluded.service, service) ELSE COALESCE(service, excluded.service) END,
-           has_root = has_root OR excluded.has_root,
-           start_ns = MIN(start_ns, excluded.start_ns),
-           end_ns = MAX(end_ns, excluded.end_ns),
-           span_count = span_count + 1,
-           error_count = error_count + excluded.error_count,
-           tool_calls = tool_calls + excluded.tool_calls,
-           tool_errors = tool_errors + excluded.tool_errors,
-           user_id = COALESCE(user_id, excluded.user_id),
-           session_id = COALESCE(session_id, excluded.session_id),
-           release = COALESCE(release, excluded.release),
-           prompt_version = COALESCE(prompt_version, excluded.prompt_version),
-           environment = COALESCE(environment, excluded.environment)",
-    )?
-    .execute(params![
-        &span.trace_id.0[..],
-        span.name,
-        is_root,
-        g.service,
-        i64_of(span.start_unix_nano),
-        i64_of(span.end_unix_nano),
-        span.is_error() as i64,
-        (span.kind == SpanKind::Tool) as i64,
-        span.tool_failed as i64,
-        g.user_id,
-        g.session_id,
-        g.release,
-        g.prompt_version,
-        g.environment,
-    ])?;
-    if let Some(call) = &span.model_call {
-        let report = Report {
-            trace_id: Some(span.trace_id.0.to_vec()),
-            span_id: Some(span.span_id.0.to_vec()),
-            parent_span_id: span.parent_span_id.map(|p| p.0.to_vec()),
-            scope: &span.scope_name,
-            start_ns: span.start_unix_nano,
-            end_ns: span.end_unix_nano,
-            call,
-            grouping: &span.grouping,
-        };
-        let call_id = merge_call(tx, &report)?;
-        tx.prepare_cached("UPDATE spans SET call_id = ?1 WHERE trace_id = ?2 AND span_id = ?3")?
-            .execute(params![call_id, &span.trace_id.0[..], &span.span_id.0[..]])?;
-    }
+    put_resource(tx, &prepared.resource, seen)?;
+    put_content(tx, &prepared.content, seen)?;
+    traces.0.entry(span.trace_id.0).or_default().add(span);
     Ok(())
 }
 
-fn insert_log(tx: &Connection, log: &LogRecord, seen: &mut SeenHashes) -> Result<(), StoreError> {
-    let resource_hash = put_resource(tx, &log.resource, seen)?;
-    let mut blobs = Blobs::default();
-    let detail = LogDetail {
-        observed_time_unix_nano: log.observed_time_unix_nano,
-        severity_text: log.severity_text.clone(),
-        body: log.body.clone(),
-        scope_name: log.scope_name.clone(),
-        attributes: content::split_attributes(&log.attributes, &mut blobs),
-        grouping: log.grouping.clone(),
-        model_call: log.model_call.clone(),
-    };
-    put_blobs(tx, blobs, seen)?;
+fn insert_log(
+    tx: &Connection,
+    prepared: &PreparedLog,
+    seen: &mut SeenHashes,
+) -> Result<(), StoreError> {
+    let log = &prepared.log;
+    put_resource(tx, &prepared.resource, seen)?;
+    put_content(tx, &prepared.content, seen)?;
     let call_id = match &log.model_call {
         Some(call) => {
             let duration_ns = log
                 .attributes
                 .get("duration_ms")
-                .and_then(|v| v.as_f64())
+                .and_then(|v| {
+                    v.as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .map_or(0, |ms| (ms * 1e6) as u64);
             let report = Report {
                 trace_id: log.trace_id.map(|t| t.0.to_vec()),
@@ -278,24 +351,19 @@ fn insert_log(tx: &Connection, log: &LogRecord, seen: &mut SeenHashes) -> Result
         log.grouping.service,
         log.grouping.session_id,
         call_id,
-        &resource_hash[..],
-        content::compress(&serde_json::to_vec(&detail).unwrap_or_default()),
+        &prepared.resource.hash[..],
+        prepared.detail,
     ])?;
     Ok(())
 }
 
 fn insert_metric(
     tx: &Connection,
-    p: &MetricPoint,
+    prepared: &PreparedMetric,
     seen: &mut SeenHashes,
 ) -> Result<(), StoreError> {
-    let resource_hash = put_resource(tx, &p.resource, seen)?;
-    let detail = MetricDetail {
-        unit: p.unit.clone(),
-        scope_name: p.scope_name.clone(),
-        attributes: p.attributes.clone(),
-        value: p.value.clone(),
-    };
+    let p = &prepared.point;
+    put_resource(tx, &prepared.resource, seen)?;
     let service = p.resource.get("service.name").and_then(|v| v.as_str());
     tx.prepare_cached(
         "INSERT INTO metric_points (name, time_ns, start_ns, service, resource_hash, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -305,8 +373,8 @@ fn insert_metric(
         i64_of(p.time_unix_nano),
         i64_of(p.start_unix_nano),
         service,
-        &resource_hash[..],
-        content::compress(&serde_json::to_vec(&detail).unwrap_or_default()),
+        &prepared.resource.hash[..],
+        prepared.detail,
     ])?;
     Ok(())
 }

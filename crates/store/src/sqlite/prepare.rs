@@ -1,0 +1,216 @@
+//! Encoding for the write path, done by the callers' threads so the single
+//! writer thread only runs SQL: JSON, content splitting, hashing and zstd.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use glassbox_model::{Attributes, LogRecord, MetricPoint, Span};
+
+use super::content::{self, Blobs, Hash};
+use super::write::{LogDetail, MetricDetail, SpanDetail};
+use crate::WriteBatch;
+
+/// Content hashes known to be committed, so preparers can skip compressing
+/// content that is already stored (the history agents resend every turn).
+/// Only the writer adds to it, and only after a commit; bounded by clearing.
+#[derive(Default)]
+pub struct Committed(Mutex<HashSet<Hash>>);
+
+impl Committed {
+    const MAX: usize = 1_000_000;
+
+    pub fn contains(&self, h: &Hash) -> bool {
+        self.0.lock().map(|s| s.contains(h)).unwrap_or(false)
+    }
+
+    pub fn extend(&self, hashes: impl IntoIterator<Item = Hash>) {
+        if let Ok(mut s) = self.0.lock() {
+            if s.len() > Self::MAX {
+                s.clear();
+            }
+            s.extend(hashes);
+        }
+    }
+}
+
+/// Content to insert-or-ignore: `data` is None when it is known to be committed already.
+pub struct Content {
+    pub blobs: Vec<(Hash, Option<Vec<u8>>)>,
+    pub cells: Vec<(Hash, Option<Hash>, Hash)>,
+}
+
+/// Compresses each new blob once: content already committed, or already
+/// sealed earlier in this batch (a session's turns often share a request),
+/// is passed by hash only.
+fn seal(blobs: Blobs, committed: &Committed, in_batch: &mut HashSet<Hash>) -> Content {
+    Content {
+        blobs: blobs
+            .blobs
+            .into_iter()
+            .filter(|(h, _)| in_batch.insert(*h))
+            .map(|(h, json)| {
+                let data = (!committed.contains(&h)).then(|| content::compress(&json));
+                (h, data)
+            })
+            .collect(),
+        cells: blobs
+            .cells
+            .into_iter()
+            .filter(|(h, _, _)| in_batch.insert(*h))
+            .collect(),
+    }
+}
+
+pub struct Resource {
+    pub hash: Hash,
+    pub data: Option<Vec<u8>>,
+}
+
+fn resource(r: &Attributes, committed: &Committed) -> Resource {
+    let json = serde_json::to_vec(r).unwrap_or_default();
+    let hash = content::hash(&json);
+    let data = (!committed.contains(&hash)).then(|| content::compress(&json));
+    Resource { hash, data }
+}
+
+/// A span ready for SQL: its columns (the `span` with its bulky parts moved
+/// out) and its encoded detail and content.
+pub struct PreparedSpan {
+    pub span: Span,
+    pub detail: Vec<u8>,
+    pub content: Content,
+    pub resource: Resource,
+}
+
+pub struct PreparedLog {
+    pub log: LogRecord,
+    pub detail: Vec<u8>,
+    pub content: Content,
+    pub resource: Resource,
+}
+
+pub struct PreparedMetric {
+    pub point: MetricPoint,
+    pub detail: Vec<u8>,
+    pub resource: Resource,
+}
+
+/// A [`WriteBatch`] encoded for the SQLite writer.
+pub struct PreparedBatch {
+    pub spans: Vec<PreparedSpan>,
+    pub logs: Vec<PreparedLog>,
+    pub metrics: Vec<PreparedMetric>,
+}
+
+impl PreparedBatch {
+    pub fn len(&self) -> usize {
+        self.spans.len() + self.logs.len() + self.metrics.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
+    let mut in_batch = HashSet::new();
+    PreparedBatch {
+        spans: batch
+            .spans
+            .into_iter()
+            .map(|s| prepare_span(s, committed, &mut in_batch))
+            .collect(),
+        logs: batch
+            .logs
+            .into_iter()
+            .map(|l| prepare_log(l, committed, &mut in_batch))
+            .collect(),
+        metrics: batch
+            .metrics
+            .into_iter()
+            .map(|m| prepare_metric(m, committed))
+            .collect(),
+    }
+}
+
+fn prepare_span(
+    mut span: Span,
+    committed: &Committed,
+    in_batch: &mut HashSet<Hash>,
+) -> PreparedSpan {
+    let mut blobs = Blobs::default();
+    let mut model_call = span.model_call.clone();
+    let (input_list, output_list) = match model_call.as_mut() {
+        Some(c) => (
+            content::put_messages(&std::mem::take(&mut c.input_messages), &mut blobs),
+            content::put_messages(&std::mem::take(&mut c.output_messages), &mut blobs),
+        ),
+        None => (None, None),
+    };
+    if let Some(c) = span.model_call.as_mut() {
+        // The writer needs the call's numbers, not its content.
+        c.input_messages = Vec::new();
+        c.output_messages = Vec::new();
+    }
+    let detail = SpanDetail {
+        attributes: content::split_attributes(&std::mem::take(&mut span.attributes), &mut blobs),
+        events: std::mem::take(&mut span.events),
+        scope_version: span.scope_version.clone(),
+        otel_kind: span.otel_kind,
+        status_message: span.status.message.clone(),
+        grouping: span.grouping.clone(),
+        model_call,
+        input_list,
+        output_list,
+        tool: span.tool.clone(),
+    };
+    let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
+    let resource = resource(&std::mem::take(&mut span.resource), committed);
+    PreparedSpan {
+        span,
+        detail,
+        content: seal(blobs, committed, in_batch),
+        resource,
+    }
+}
+
+fn prepare_log(
+    mut log: LogRecord,
+    committed: &Committed,
+    in_batch: &mut HashSet<Hash>,
+) -> PreparedLog {
+    let mut blobs = Blobs::default();
+    let detail = LogDetail {
+        observed_time_unix_nano: log.observed_time_unix_nano,
+        severity_text: log.severity_text.clone(),
+        body: std::mem::take(&mut log.body),
+        scope_name: log.scope_name.clone(),
+        attributes: content::split_attributes(&log.attributes, &mut blobs),
+        grouping: log.grouping.clone(),
+        model_call: log.model_call.clone(),
+    };
+    let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
+    let resource = resource(&std::mem::take(&mut log.resource), committed);
+    PreparedLog {
+        log,
+        detail,
+        content: seal(blobs, committed, in_batch),
+        resource,
+    }
+}
+
+fn prepare_metric(mut point: MetricPoint, committed: &Committed) -> PreparedMetric {
+    let detail = MetricDetail {
+        unit: point.unit.clone(),
+        scope_name: point.scope_name.clone(),
+        attributes: std::mem::take(&mut point.attributes),
+        value: point.value.clone(),
+    };
+    let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
+    let resource = resource(&point.resource, committed);
+    PreparedMetric {
+        point,
+        detail,
+        resource,
+    }
+}
