@@ -53,6 +53,25 @@ fn expected_cost_pico(gt: &Value) -> i128 {
     total
 }
 
+/// The sum of one histogram metric's points in one OTLP metrics file.
+fn histogram_sum(path: &Path, name: &str) -> f64 {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    use prost::Message;
+    let req = ExportMetricsServiceRequest::decode(std::fs::read(path).unwrap().as_slice()).unwrap();
+    let mut total = 0.0;
+    for rm in &req.resource_metrics {
+        for sm in &rm.scope_metrics {
+            for m in sm.metrics.iter().filter(|m| m.name == name) {
+                if let Some(Data::Histogram(h)) = &m.data {
+                    total += h.data_points.iter().filter_map(|p| p.sum).sum::<f64>();
+                }
+            }
+        }
+    }
+    total
+}
+
 async fn check(server: &common::TestServer, dir: &Path, transport: &str) -> Vec<String> {
     let m = common::manifest(dir);
     let gt = &m["ground_truth"];
@@ -149,6 +168,59 @@ async fn check(server: &common::TestServer, dir: &Path, transport: &str) -> Vec<
             (elo..=ehi).contains(&errors),
             format!("got {errors}, want {elo}..={ehi}"),
         );
+    }
+    // OTLP metrics are stored and queryable: Claude Code's DELTA token counter
+    // sums to the ground truth; a CUMULATIVE histogram exported twice at
+    // shutdown counts once.
+    let files = m["files"].as_array().unwrap();
+    if files.iter().any(|f| f["signal"] == "metrics") {
+        if source.starts_with("claude-code") {
+            let (s, v) = server
+                .get("/api/v1/otel-metrics/claude_code.token.usage?group_by=type")
+                .await;
+            assert_eq!(s, 200, "{v}");
+            let by_type = |t: &str| {
+                v["groups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|g| g["key"] == t)
+                    .and_then(|g| g["value"].as_f64())
+                    .unwrap_or(-1.0) as u64
+            };
+            for (t, truth) in [
+                ("input", "input_tokens"),
+                ("output", "output_tokens"),
+                ("cacheRead", "cache_read_input_tokens"),
+                ("cacheCreation", "cache_creation_input_tokens"),
+            ] {
+                expect(
+                    "claude_code.token.usage",
+                    by_type(t) == u(&usage[truth]),
+                    format!("{t}: got {} want {}", by_type(t), usage[truth]),
+                );
+            }
+        } else {
+            let last = files
+                .iter()
+                .rev()
+                .find(|f| f["signal"] == "metrics")
+                .unwrap();
+            let want = histogram_sum(
+                &dir.join(last["file"].as_str().unwrap()),
+                "gen_ai.client.token.usage",
+            );
+            let (s, v) = server
+                .get("/api/v1/otel-metrics/gen_ai.client.token.usage")
+                .await;
+            assert_eq!(s, 200, "{v}");
+            let got = v["total"]["value"].as_f64().unwrap_or(-1.0);
+            expect(
+                "gen_ai.client.token.usage (cumulative, exported twice)",
+                (got - want).abs() < 0.5,
+                format!("got {got} want {want}"),
+            );
+        }
     }
     if let Some(traces) = gt["traces"].as_u64() {
         let (_, page) = server.get("/api/v1/traces?limit=1000").await;

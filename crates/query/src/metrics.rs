@@ -1,8 +1,8 @@
 //! `GET /api/v1/metrics`: counts, tokens, money and latency percentiles, grouped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-use glassbox_store::{CallRow, Filter, Store, TraceRow};
+use glassbox_store::{CallRow, Filter, Store, Sym, TraceRow};
 use serde::Serialize;
 
 use crate::params::{
@@ -111,9 +111,61 @@ pub struct MetricsResponse {
     pub total: MetricsGroup,
 }
 
+/// FxHash-style multiply-rotate hashing: aggregation hashes millions of
+/// small keys, where SipHash's DoS resistance buys nothing (keys come from
+/// our own store) and costs most of the query time.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        // murmur3's finaliser: ids are mostly zero bytes, so mix every bit into the low ones.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+type Fast = std::hash::BuildHasherDefault<FastHasher>;
+
+/// What aggregation needs of a trace, copied out of the store's row.
+#[derive(Clone, Copy)]
+struct TraceFacts {
+    span_count: u64,
+    tool_calls: u64,
+    tool_errors: u64,
+    start_ns: u64,
+    end_ns: u64,
+}
+
+impl From<&TraceRow> for TraceFacts {
+    fn from(t: &TraceRow) -> Self {
+        TraceFacts {
+            span_count: t.span_count,
+            tool_calls: t.tool_calls,
+            tool_errors: t.tool_errors,
+            start_ns: t.start_ns,
+            end_ns: t.end_ns,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Acc {
-    traces: HashSet<Vec<u8>>,
+    traces: HashSet<[u8; 16], Fast>,
     spans: u64,
     llm_calls: u64,
     tool_calls: u64,
@@ -146,8 +198,8 @@ impl Acc {
         }
     }
 
-    fn add_trace(&mut self, t: &TraceRow, latency: bool) {
-        if self.traces.insert(t.trace_id.clone()) {
+    fn add_trace(&mut self, id: [u8; 16], t: TraceFacts, latency: bool) {
+        if self.traces.insert(id) {
             self.spans += t.span_count;
             self.tool_calls += t.tool_calls;
             self.tool_errors += t.tool_errors;
@@ -159,11 +211,21 @@ impl Acc {
     }
 
     fn finish(mut self, key: Option<String>) -> MetricsGroup {
-        self.latencies_ms.sort_by(f64::total_cmp);
-        let pct = |q: f64| -> Option<f64> {
-            let n = self.latencies_ms.len();
+        let n = self.latencies_ms.len();
+        let mut pct = |q: f64| -> Option<f64> {
             // Nearest rank: the smallest value with at least q of the sample at or below it.
-            (n > 0).then(|| self.latencies_ms[((q * n as f64).ceil() as usize).clamp(1, n) - 1])
+            (n > 0).then(|| {
+                let rank = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+                *self
+                    .latencies_ms
+                    .select_nth_unstable_by(rank, f64::total_cmp)
+                    .1
+            })
+        };
+        let latency_ms = Percentiles {
+            p50: pct(0.50),
+            p95: pct(0.95),
+            p99: pct(0.99),
         };
         let errors = self.failed_calls + self.tool_errors;
         let ops = self.llm_calls + self.tool_calls;
@@ -181,11 +243,7 @@ impl Acc {
             } else {
                 0.0
             },
-            latency_ms: Percentiles {
-                p50: pct(0.50),
-                p95: pct(0.95),
-                p99: pct(0.99),
-            },
+            latency_ms,
             input_tokens: self.input,
             output_tokens: self.output,
             cache_read_tokens: self.cache_read,
@@ -201,67 +259,111 @@ impl Acc {
 const HOUR_NS: u64 = 3_600_000_000_000;
 const DAY_NS: u64 = 24 * HOUR_NS;
 
-fn bucket(ns: u64, width: u64) -> String {
-    format_time(ns - ns % width)
+/// A group's key before rendering: interned strings and time buckets hash cheaply.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Text(Option<Sym>),
+    Bucket(u64),
 }
 
-fn call_key(g: GroupBy, c: &CallRow) -> Option<String> {
-    match g {
-        GroupBy::Model => c.model.clone(),
-        GroupBy::Service => c.service.clone(),
-        GroupBy::Release => c.release.clone(),
-        GroupBy::PromptVersion => c.prompt_version.clone(),
-        GroupBy::User => c.user_id.clone(),
-        GroupBy::Day => Some(bucket(c.start_ns, DAY_NS)),
-        GroupBy::Hour => Some(bucket(c.start_ns, HOUR_NS)),
+impl Key {
+    fn render(&self) -> Option<String> {
+        match self {
+            Key::Text(s) => s.as_deref().map(str::to_owned),
+            Key::Bucket(ns) => Some(format_time(*ns)),
+        }
     }
 }
 
-fn trace_key(g: GroupBy, t: &TraceRow) -> Option<Option<String>> {
+fn call_key(g: GroupBy, c: &CallRow) -> Key {
+    match g {
+        GroupBy::Model => Key::Text(c.model.clone()),
+        GroupBy::Service => Key::Text(c.service.clone()),
+        GroupBy::Release => Key::Text(c.release.clone()),
+        GroupBy::PromptVersion => Key::Text(c.prompt_version.clone()),
+        GroupBy::User => Key::Text(c.user_id.clone()),
+        GroupBy::Day => Key::Bucket(c.start_ns - c.start_ns % DAY_NS),
+        GroupBy::Hour => Key::Bucket(c.start_ns - c.start_ns % HOUR_NS),
+    }
+}
+
+/// `None` for model: a trace belongs to every model it called, via its calls.
+fn trace_key(g: GroupBy, t: &TraceRow) -> Option<Key> {
     Some(match g {
-        // A trace belongs to every model it called; handled through its calls.
         GroupBy::Model => return None,
-        GroupBy::Service => t.service.clone(),
-        GroupBy::Release => t.release.clone(),
-        GroupBy::PromptVersion => t.prompt_version.clone(),
-        GroupBy::User => t.user_id.clone(),
-        GroupBy::Day => Some(bucket(t.start_ns, DAY_NS)),
-        GroupBy::Hour => Some(bucket(t.start_ns, HOUR_NS)),
+        GroupBy::Service => Key::Text(t.service.clone()),
+        GroupBy::Release => Key::Text(t.release.clone()),
+        GroupBy::PromptVersion => Key::Text(t.prompt_version.clone()),
+        GroupBy::User => Key::Text(t.user_id.clone()),
+        GroupBy::Day => Key::Bucket(t.start_ns - t.start_ns % DAY_NS),
+        GroupBy::Hour => Key::Bucket(t.start_ns - t.start_ns % HOUR_NS),
     })
 }
 
 pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, QueryError> {
-    let calls = store.scan_calls(&q.filter)?;
-    let traces = store.scan_traces(&q.filter)?;
     let llm_latency = q.latency_of == LatencyOf::Llm;
     let mut total = Acc::default();
-    for c in &calls {
+    let mut groups: HashMap<Key, Acc, Fast> = HashMap::default();
+    let mut by_model_traces: HashMap<[u8; 16], TraceFacts, Fast> = HashMap::default();
+    store.for_each_trace(&q.filter, &mut |t| {
+        total.add_trace(t.trace_id, t.into(), !llm_latency);
+        match q.group_by {
+            Some(GroupBy::Model) => {
+                by_model_traces.insert(t.trace_id, t.into());
+            }
+            Some(g) => {
+                if let Some(k) = trace_key(g, t) {
+                    groups
+                        .entry(k)
+                        .or_default()
+                        .add_trace(t.trace_id, t.into(), !llm_latency);
+                }
+            }
+            None => {}
+        }
+    })?;
+    // Consecutive calls usually share a key (a session's calls arrive together):
+    // remember the last group to skip most hash lookups.
+    let mut slots: Vec<(Key, Acc)> = groups.into_iter().collect();
+    let mut index: HashMap<Key, usize, Fast> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.clone(), i))
+        .collect();
+    let mut last: Option<(Key, usize)> = None;
+    store.for_each_call(&q.filter, &mut |c| {
         total.add_call(c, llm_latency);
-    }
-    for t in &traces {
-        total.add_trace(t, !llm_latency);
-    }
-    let mut groups: BTreeMap<Option<String>, Acc> = BTreeMap::new();
-    if let Some(g) = q.group_by {
-        let by_id: HashMap<&[u8], &TraceRow> =
-            traces.iter().map(|t| (t.trace_id.as_slice(), t)).collect();
-        for c in &calls {
-            let acc = groups.entry(call_key(g, c)).or_default();
+        if let Some(g) = q.group_by {
+            let key = call_key(g, c);
+            let slot = match &last {
+                Some((k, i)) if *k == key => *i,
+                _ => {
+                    let i = *index.entry(key.clone()).or_insert_with(|| {
+                        slots.push((key.clone(), Acc::default()));
+                        slots.len() - 1
+                    });
+                    last = Some((key, i));
+                    i
+                }
+            };
+            let acc = &mut slots[slot].1;
             acc.add_call(c, llm_latency);
-            if g == GroupBy::Model
-                && let Some(t) = c.trace_id.as_deref().and_then(|id| by_id.get(id))
+            if let Some(id) = c.trace_id
+                && !acc.traces.contains(&id)
+                && let Some(t) = by_model_traces.get(&id)
             {
-                acc.add_trace(t, !llm_latency);
+                acc.add_trace(id, *t, !llm_latency);
             }
         }
-        for t in &traces {
-            if let Some(key) = trace_key(g, t) {
-                groups.entry(key).or_default().add_trace(t, !llm_latency);
-            }
-        }
-    }
+    })?;
+    let groups = slots;
+    let mut groups: Vec<MetricsGroup> = groups
+        .into_iter()
+        .map(|(k, acc)| acc.finish(k.render()))
+        .collect();
+    groups.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(MetricsResponse {
-        groups: groups.into_iter().map(|(k, acc)| acc.finish(k)).collect(),
+        groups,
         total: total.finish(None),
     })
 }

@@ -60,15 +60,15 @@ fn parse_cursor(c: &str) -> Result<TraceCursor, QueryError> {
     };
     let (ns, id) = c.split_once('-').ok_or_else(bad)?;
     let start_ns = ns.parse().map_err(|_| bad())?;
-    let trace_id = hex::decode(id).map_err(|_| bad())?;
-    if trace_id.len() != 16 {
-        return Err(bad());
-    }
+    let trace_id: [u8; 16] = hex::decode(id)
+        .map_err(|_| bad())?
+        .try_into()
+        .map_err(|_| bad())?;
     Ok(TraceCursor { start_ns, trace_id })
 }
 
 fn cursor_of(t: &TraceRow) -> String {
-    format!("{}-{}", t.start_ns, hex::encode(&t.trace_id))
+    format!("{}-{}", t.start_ns, hex::encode(t.trace_id))
 }
 
 /// One row of the trace list (the API contract).
@@ -108,9 +108,9 @@ pub struct TracesPage {
 
 fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
     let mut s = TraceSummary {
-        trace_id: hex::encode(&t.trace_id),
-        name: t.name.clone(),
-        service: t.service.clone(),
+        trace_id: hex::encode(t.trace_id),
+        name: text(&t.name),
+        service: text(&t.service),
         start_time: format_time(t.start_ns),
         duration_ms: duration_ms(t.start_ns, t.end_ns),
         span_count: t.span_count,
@@ -125,11 +125,11 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
         status: "ok",
         errors: 0,
         tool_errors: t.tool_errors,
-        user_id: t.user_id.clone(),
-        session_id: t.session_id.clone(),
-        release: t.release.clone(),
-        prompt_version: t.prompt_version.clone(),
-        environment: t.environment.clone(),
+        user_id: text(&t.user_id),
+        session_id: text(&t.session_id),
+        release: text(&t.release),
+        prompt_version: text(&t.prompt_version),
+        environment: text(&t.environment),
         models: Vec::new(),
     };
     let mut pico: i128 = 0;
@@ -145,9 +145,9 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
         }
         failed += u64::from(c.failed);
         if let Some(m) = &c.model
-            && !s.models.contains(m)
+            && !s.models.iter().any(|x| **x == **m)
         {
-            s.models.push(m.clone());
+            s.models.push(m.to_string());
         }
     }
     s.cost_usd = usd(pico);
@@ -158,13 +158,17 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
     s
 }
 
+fn text(s: &Option<glassbox_store::Sym>) -> Option<String> {
+    s.as_deref().map(str::to_owned)
+}
+
 fn summaries(store: &dyn Store, rows: &[TraceRow]) -> Result<Vec<TraceSummary>, QueryError> {
-    let ids: Vec<Vec<u8>> = rows.iter().map(|t| t.trace_id.clone()).collect();
+    let ids: Vec<[u8; 16]> = rows.iter().map(|t| t.trace_id).collect();
     let calls = store.calls_for_traces(&ids)?;
-    let mut by_trace: HashMap<&[u8], Vec<&CallRow>> = HashMap::new();
+    let mut by_trace: HashMap<[u8; 16], Vec<&CallRow>> = HashMap::new();
     for c in &calls {
-        if let Some(t) = &c.trace_id {
-            by_trace.entry(t.as_slice()).or_default().push(c);
+        if let Some(t) = c.trace_id {
+            by_trace.entry(t).or_default().push(c);
         }
     }
     Ok(rows

@@ -96,3 +96,59 @@ impl Config {
         Ok(t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("glassbox.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_prices() {
+        let (_d, path) = write(
+            r#"
+            http = "127.0.0.1:9999"
+            [[prices.model]]
+            id = "my-finetune"
+            price = [{ from = "2026-01-01", input = "0.3", output = "1.2" }]
+            "#,
+        );
+        let c = Config::from_file(&path).unwrap();
+        assert_eq!(c.http.port(), 9999);
+        assert_eq!(c.grpc.port(), 4317);
+        let t = c.price_table().unwrap();
+        assert_eq!(
+            t.rates_at("my-finetune", u64::MAX).map(|p| p.rates.input),
+            Some(300_000)
+        );
+        assert!(
+            t.rates_at("claude-sonnet-4-6", u64::MAX).is_some(),
+            "bundled prices remain"
+        );
+    }
+
+    #[test]
+    fn typos_and_bad_prices_are_reported() {
+        let (_d, path) = write("htp = \"127.0.0.1:1\"\n");
+        let e = Config::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("htp"), "{e}");
+        let (_d, path) = write(
+            "[[prices.model]]\nid = \"m\"\nprice = [{ from = \"2026-13-01\", input = \"1\", output = \"1\" }]\n",
+        );
+        let e = Config::from_file(&path)
+            .unwrap()
+            .price_table()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2026-13-01"), "{e}");
+        let e = Config::from_file(Path::new("/nonexistent/glassbox.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/glassbox.toml"), "{e}");
+    }
+}

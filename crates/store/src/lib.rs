@@ -67,11 +67,19 @@ pub trait Store: Send + Sync + 'static {
     /// All spans of one trace, with their canonical fields and original attributes.
     fn trace_spans(&self, trace_id: &[u8]) -> Result<Vec<StoredSpan>, StoreError>;
     /// Model calls (deduplicated) whose primary report is in the given traces.
-    fn calls_for_traces(&self, trace_ids: &[Vec<u8>]) -> Result<Vec<CallRow>, StoreError>;
-    /// Every model call matching `filter` (for aggregation).
-    fn scan_calls(&self, filter: &Filter) -> Result<Vec<CallRow>, StoreError>;
-    /// Every trace matching `filter` (for aggregation), without paging.
-    fn scan_traces(&self, filter: &Filter) -> Result<Vec<TraceRow>, StoreError>;
+    fn calls_for_traces(&self, trace_ids: &[[u8; 16]]) -> Result<Vec<CallRow>, StoreError>;
+    /// Visits every model call matching `filter` (for aggregation).
+    fn for_each_call(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&CallRow),
+    ) -> Result<(), StoreError>;
+    /// Visits every trace matching `filter` (for aggregation), without paging.
+    fn for_each_trace(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&TraceRow),
+    ) -> Result<(), StoreError>;
     /// Log records matching `filter`.
     fn list_logs(&self, filter: &LogFilter) -> Result<Vec<LogRecord>, StoreError>;
     /// Metric points of one metric name in a time window.

@@ -21,38 +21,40 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceCursor {
     pub start_ns: u64,
-    pub trace_id: Vec<u8>,
+    pub trace_id: [u8; 16],
 }
+
+/// A shared, immutable string: rows held in memory share their repeated values.
+pub type Sym = std::sync::Arc<str>;
 
 #[derive(Debug, Clone, Default)]
 pub struct TraceRow {
-    pub trace_id: Vec<u8>,
-    pub name: Option<String>,
-    pub service: Option<String>,
+    pub trace_id: [u8; 16],
+    pub name: Option<Sym>,
+    pub service: Option<Sym>,
     pub start_ns: u64,
     pub end_ns: u64,
     pub span_count: u64,
     pub error_count: u64,
     pub tool_calls: u64,
     pub tool_errors: u64,
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-    pub release: Option<String>,
-    pub prompt_version: Option<String>,
-    pub environment: Option<String>,
+    pub user_id: Option<Sym>,
+    pub session_id: Option<Sym>,
+    pub release: Option<Sym>,
+    pub prompt_version: Option<Sym>,
+    pub environment: Option<Sym>,
 }
 
 /// One deduplicated model call.
 #[derive(Debug, Clone, Default)]
 pub struct CallRow {
     pub call_id: i64,
-    pub trace_id: Option<Vec<u8>>,
-    pub span_id: Option<Vec<u8>>,
+    pub trace_id: Option<[u8; 16]>,
     pub start_ns: u64,
     pub end_ns: u64,
-    pub service: Option<String>,
-    pub provider: Option<String>,
-    pub model: Option<String>,
+    pub service: Option<Sym>,
+    pub provider: Option<Sym>,
+    pub model: Option<Sym>,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cache_read_tokens: u64,
@@ -60,10 +62,10 @@ pub struct CallRow {
     /// Pico-USD; `None` when unpriced.
     pub cost_pico: Option<i64>,
     pub failed: bool,
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-    pub release: Option<String>,
-    pub prompt_version: Option<String>,
+    pub user_id: Option<Sym>,
+    pub session_id: Option<Sym>,
+    pub release: Option<Sym>,
+    pub prompt_version: Option<Sym>,
 }
 
 /// A span as stored: the full record plus which model call it reports.

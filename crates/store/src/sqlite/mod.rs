@@ -7,6 +7,7 @@
 //! block the writer.
 
 mod content;
+mod hot;
 mod prepare;
 mod read;
 mod schema;
@@ -44,6 +45,7 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     committed: std::sync::Arc<prepare::Committed>,
+    hot: std::sync::Arc<std::sync::RwLock<hot::HotIndex>>,
 }
 
 /// Returned when the write queue is full: retry later.
@@ -76,6 +78,8 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         conn.pragma_update(None, "cache_size", -65536)?;
         schema::migrate(&mut conn)?;
+        let hot = std::sync::Arc::new(std::sync::RwLock::new(hot::HotIndex::load(&conn)?));
+        let writer_hot = hot.clone();
         let readers = (0..READERS)
             .map(|_| {
                 let c = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -88,7 +92,7 @@ impl SqliteStore {
         let published = committed.clone();
         let writer = std::thread::Builder::new()
             .name("glassbox-writer".into())
-            .spawn(move || writer_loop(conn, rx, &published))
+            .spawn(move || writer_loop(conn, rx, &published, &writer_hot))
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
@@ -100,6 +104,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             committed,
+            hot,
         })
     }
 
@@ -167,7 +172,12 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, committed: &prepare::Committed) {
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    committed: &prepare::Committed,
+    hot: &std::sync::RwLock<hot::HotIndex>,
+) {
     let mut seen = write::SeenHashes::default();
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -181,8 +191,17 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, committed: &pr
                 Err(_) => break,
             }
         }
-        let results = commit_group(&mut conn, &jobs, &mut seen);
+        let (results, changes) = commit_group(&mut conn, &jobs, &mut seen);
         committed.extend(seen.committed());
+        // Readers see the new rows only once they are durable.
+        if let Ok(mut hot) = hot.write() {
+            for c in changes.calls {
+                hot.upsert_call(c);
+            }
+            for t in changes.traces {
+                hot.upsert_trace(t);
+            }
+        }
         for (job, result) in jobs.into_iter().zip(results) {
             let _ = job.done.send(result);
         }
@@ -200,16 +219,19 @@ fn commit_group(
     conn: &mut Connection,
     jobs: &[Job],
     seen: &mut write::SeenHashes,
-) -> Vec<Result<(), StoreError>> {
-    let mut attempt = || -> Result<Vec<Result<(), StoreError>>, StoreError> {
+) -> (Vec<Result<(), StoreError>>, write::Changes) {
+    let mut attempt = || -> Result<(Vec<Result<(), StoreError>>, write::Changes), StoreError> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(jobs.len());
+        let mut changes = write::Changes::default();
         for job in jobs {
             let sp = tx.savepoint()?;
-            let r = write::apply(&sp, &job.batch, seen);
-            match r {
+            let mut job_changes = write::Changes::default();
+            match write::apply(&sp, &job.batch, seen, &mut job_changes) {
                 Ok(()) => {
                     sp.commit()?;
+                    changes.calls.extend(job_changes.calls);
+                    changes.traces.extend(job_changes.traces);
                     results.push(Ok(()));
                 }
                 Err(e) => {
@@ -221,7 +243,7 @@ fn commit_group(
             }
         }
         tx.commit()?;
-        Ok(results)
+        Ok((results, changes))
     };
     match attempt() {
         Ok(r) => r,
@@ -229,9 +251,11 @@ fn commit_group(
             // Hashes remembered from the rolled-back transaction are not on disk.
             seen.rolled_back();
             tracing::error!(error = %e, "commit failed; {} batches refused", jobs.len());
-            jobs.iter()
+            let results = jobs
+                .iter()
                 .map(|_| Err(StoreError::Corrupt(format!("commit failed: {e}"))))
-                .collect()
+                .collect();
+            (results, write::Changes::default())
         }
     }
 }

@@ -5,8 +5,11 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::SqliteStore;
 use super::content;
+use super::hot::HotIndex;
 use super::write::{LogDetail, MetricDetail, SpanDetail};
-use crate::{CallRow, Filter, LogFilter, Store, StoreError, StoredSpan, TraceCursor, TraceRow};
+use crate::{
+    CallRow, Filter, LogFilter, Store, StoreError, StoredSpan, Sym, TraceCursor, TraceRow,
+};
 
 fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -16,49 +19,57 @@ fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-const TRACE_COLUMNS: &str = "t.trace_id, t.name, t.service, t.start_ns, t.end_ns, t.span_count, t.error_count, t.tool_calls, t.tool_errors, t.user_id, t.session_id, t.release, t.prompt_version, t.environment";
+pub(super) const TRACE_COLUMNS: &str = "t.trace_id, t.name, t.service, t.start_ns, t.end_ns, t.span_count, t.error_count, t.tool_calls, t.tool_errors, t.user_id, t.session_id, t.release, t.prompt_version, t.environment";
 
-fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
+pub(super) fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
     Ok(TraceRow {
-        trace_id: r.get(0)?,
-        name: r.get(1)?,
-        service: r.get(2)?,
+        trace_id: id16(r.get(0)?),
+        name: sym(r.get(1)?),
+        service: sym(r.get(2)?),
         start_ns: u(r.get(3)?),
         end_ns: u(r.get(4)?),
         span_count: u(r.get(5)?),
         error_count: u(r.get(6)?),
         tool_calls: u(r.get(7)?),
         tool_errors: u(r.get(8)?),
-        user_id: r.get(9)?,
-        session_id: r.get(10)?,
-        release: r.get(11)?,
-        prompt_version: r.get(12)?,
-        environment: r.get(13)?,
+        user_id: sym(r.get(9)?),
+        session_id: sym(r.get(10)?),
+        release: sym(r.get(11)?),
+        prompt_version: sym(r.get(12)?),
+        environment: sym(r.get(13)?),
     })
 }
 
-const CALL_COLUMNS: &str = "c.call_id, c.trace_id, c.span_id, c.start_ns, c.end_ns, c.service, c.provider, c.model, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.cost_pico, c.failed, c.user_id, c.session_id, c.release, c.prompt_version";
+fn sym(s: Option<String>) -> Option<Sym> {
+    s.map(Sym::from)
+}
 
-fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
+/// Ids are validated on the way in; a wrong length here would mean corruption, shown as zeros.
+fn id16(v: Vec<u8>) -> [u8; 16] {
+    v.try_into().unwrap_or([0; 16])
+}
+
+pub(super) const CALL_COLUMNS: &str = "c.call_id, c.trace_id, c.start_ns, c.end_ns, c.service, c.provider, c.model, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens, c.cost_pico, c.failed, c.user_id, c.session_id, c.release, c.prompt_version";
+
+pub(super) fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
     Ok(CallRow {
         call_id: r.get(0)?,
-        trace_id: r.get(1)?,
-        span_id: r.get(2)?,
-        start_ns: u(r.get(3)?),
-        end_ns: u(r.get(4)?),
-        service: r.get(5)?,
-        provider: r.get(6)?,
-        model: r.get(7)?,
-        input_tokens: u(r.get(8)?),
-        output_tokens: u(r.get(9)?),
-        cache_read_tokens: u(r.get(10)?),
-        cache_write_tokens: u(r.get(11)?),
-        cost_pico: r.get(12)?,
-        failed: r.get(13)?,
-        user_id: r.get(14)?,
-        session_id: r.get(15)?,
-        release: r.get(16)?,
-        prompt_version: r.get(17)?,
+        trace_id: r.get::<_, Option<Vec<u8>>>(1)?.map(id16),
+        start_ns: u(r.get(2)?),
+        end_ns: u(r.get(3)?),
+        service: sym(r.get(4)?),
+        provider: sym(r.get(5)?),
+        model: sym(r.get(6)?),
+        input_tokens: u(r.get(7)?),
+        output_tokens: u(r.get(8)?),
+        cache_read_tokens: u(r.get(9)?),
+        cache_write_tokens: u(r.get(10)?),
+        cost_pico: r.get(11)?,
+        failed: r.get(12)?,
+        user_id: sym(r.get(13)?),
+        session_id: sym(r.get(14)?),
+        release: sym(r.get(15)?),
+        prompt_version: sym(r.get(16)?),
     })
 }
 
@@ -98,7 +109,7 @@ fn trace_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
     }
     if let Some(v) = &f.model {
         push(
-            "EXISTS (SELECT 1 FROM model_calls m WHERE m.trace_id = t.trace_id AND m.model = $)",
+            "EXISTS (SELECT 1 FROM model_calls m WHERE m.trace_id = t.trace_id AND +m.model = $)",
             Box::new(v.clone()),
             &mut cond,
         );
@@ -225,6 +236,50 @@ fn load_resource(
     }
 }
 
+impl SqliteStore {
+    /// The SQL answer to [`Store::for_each_call`], which the hot index must match.
+    pub fn for_each_call_sql(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&CallRow),
+    ) -> Result<(), StoreError> {
+        self.read(|conn| {
+            let (cond, args) = call_conditions(filter);
+            let sql = format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls c {}",
+                where_clause(&cond)
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            for row in stmt.query_map(params.as_slice(), call_row)? {
+                visit(&row?);
+            }
+            Ok(())
+        })
+    }
+
+    /// The SQL answer to [`Store::for_each_trace`], which the hot index must match.
+    pub fn for_each_trace_sql(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&TraceRow),
+    ) -> Result<(), StoreError> {
+        self.read(|conn| {
+            let (cond, args) = trace_conditions(filter);
+            let sql = format!(
+                "SELECT {TRACE_COLUMNS} FROM traces t {}",
+                where_clause(&cond)
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+            for row in stmt.query_map(params.as_slice(), trace_row)? {
+                visit(&row?);
+            }
+            Ok(())
+        })
+    }
+}
+
 impl Store for SqliteStore {
     fn list_traces(
         &self,
@@ -237,7 +292,7 @@ impl Store for SqliteStore {
             if let Some(c) = cursor {
                 args.push(Box::new(i(c.start_ns)));
                 let a = args.len();
-                args.push(Box::new(c.trace_id.clone()));
+                args.push(Box::new(c.trace_id.to_vec()));
                 let b = args.len();
                 cond.push(format!("(t.start_ns < ?{a} OR (t.start_ns = ?{a} AND t.trace_id < ?{b}))"));
             }
@@ -346,7 +401,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn calls_for_traces(&self, trace_ids: &[Vec<u8>]) -> Result<Vec<CallRow>, StoreError> {
+    fn calls_for_traces(&self, trace_ids: &[[u8; 16]]) -> Result<Vec<CallRow>, StoreError> {
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -370,36 +425,28 @@ impl Store for SqliteStore {
         })
     }
 
-    fn scan_calls(&self, filter: &Filter) -> Result<Vec<CallRow>, StoreError> {
-        self.read(|conn| {
-            let (cond, args) = call_conditions(filter);
-            let sql = format!(
-                "SELECT {CALL_COLUMNS} FROM model_calls c {}",
-                where_clause(&cond)
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            let rows = stmt
-                .query_map(params.as_slice(), call_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+    fn for_each_call(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&CallRow),
+    ) -> Result<(), StoreError> {
+        // Every call filter is answerable from memory.
+        let hot = self.hot.read().map_err(|_| StoreError::Closed)?;
+        hot.for_each_call(filter, visit);
+        Ok(())
     }
 
-    fn scan_traces(&self, filter: &Filter) -> Result<Vec<TraceRow>, StoreError> {
-        self.read(|conn| {
-            let (cond, args) = trace_conditions(filter);
-            let sql = format!(
-                "SELECT {TRACE_COLUMNS} FROM traces t {}",
-                where_clause(&cond)
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            let rows = stmt
-                .query_map(params.as_slice(), trace_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+    fn for_each_trace(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&TraceRow),
+    ) -> Result<(), StoreError> {
+        if HotIndex::answers_traces(filter) {
+            let hot = self.hot.read().map_err(|_| StoreError::Closed)?;
+            hot.for_each_trace(filter, visit);
+            return Ok(());
+        }
+        self.for_each_trace_sql(filter, visit)
     }
 
     fn list_logs(&self, f: &LogFilter) -> Result<Vec<LogRecord>, StoreError> {

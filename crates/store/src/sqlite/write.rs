@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::prepare::{Content, PreparedBatch, PreparedLog, PreparedMetric, PreparedSpan, Resource};
-use crate::StoreError;
+use crate::{CallRow, StoreError, Sym, TraceRow};
 
 /// What is stored in `spans.detail` (zstd JSON): everything not in a column.
 #[derive(Serialize, Deserialize)]
@@ -84,18 +84,26 @@ impl SeenHashes {
     }
 }
 
+/// Ledger and trace rows a batch changed, for the hot index once committed.
+#[derive(Default)]
+pub struct Changes {
+    pub calls: Vec<CallRow>,
+    pub traces: Vec<TraceRow>,
+}
+
 pub fn apply(
     tx: &Connection,
     batch: &PreparedBatch,
     seen: &mut SeenHashes,
+    changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let mut traces = TraceDeltas::default();
     for span in &batch.spans {
-        insert_span(tx, span, seen, &mut traces)?;
+        insert_span(tx, span, seen, &mut traces, changes)?;
     }
-    traces.flush(tx)?;
+    traces.flush(tx, changes)?;
     for log in &batch.logs {
-        insert_log(tx, log, seen)?;
+        insert_log(tx, log, seen, changes)?;
     }
     for point in &batch.metrics {
         insert_metric(tx, point, seen)?;
@@ -189,7 +197,7 @@ impl TraceDelta {
 pub struct TraceDeltas(HashMap<[u8; 16], TraceDelta>);
 
 impl TraceDeltas {
-    pub fn flush(&mut self, tx: &Connection) -> Result<(), StoreError> {
+    pub fn flush(&mut self, tx: &Connection, changes: &mut Changes) -> Result<(), StoreError> {
         for (trace_id, d) in self.0.drain() {
             let g = &d.grouping;
             tx.prepare_cached(
@@ -228,6 +236,13 @@ impl TraceDeltas {
                 g.prompt_version,
                 g.environment,
             ])?;
+            changes.traces.push(
+                tx.prepare_cached(&format!(
+                    "SELECT {} FROM traces t WHERE t.trace_id = ?1",
+                    super::read::TRACE_COLUMNS
+                ))?
+                .query_row([&trace_id[..]], super::read::trace_row)?,
+            );
         }
         Ok(())
     }
@@ -238,6 +253,7 @@ fn insert_span(
     prepared: &PreparedSpan,
     seen: &mut SeenHashes,
     traces: &mut TraceDeltas,
+    changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let span = &prepared.span;
     // A model call joins the ledger before its span row is written, so the
@@ -260,7 +276,7 @@ fn insert_span(
                 call,
                 grouping: &span.grouping,
             };
-            Some(merge_call(tx, &report)?)
+            Some(merge_call(tx, &report, changes)?)
         }
         None => None,
     };
@@ -310,6 +326,7 @@ fn insert_log(
     tx: &Connection,
     prepared: &PreparedLog,
     seen: &mut SeenHashes,
+    changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let log = &prepared.log;
     put_resource(tx, &prepared.resource, seen)?;
@@ -334,7 +351,7 @@ fn insert_log(
                 call,
                 grouping: &log.grouping,
             };
-            Some(merge_call(tx, &report)?)
+            Some(merge_call(tx, &report, changes)?)
         }
         None => None,
     };
@@ -426,6 +443,35 @@ struct CallState {
     prompt_version: Option<String>,
     environment: Option<String>,
     members: i64,
+}
+
+impl CallState {
+    fn to_row(&self, call_id: i64) -> CallRow {
+        let sym = |s: &Option<String>| s.as_deref().map(Sym::from);
+        let u = |v: i64| u64::try_from(v).unwrap_or(0);
+        CallRow {
+            call_id,
+            trace_id: self
+                .trace_id
+                .as_ref()
+                .and_then(|t| t.as_slice().try_into().ok()),
+            start_ns: u(self.start_ns),
+            end_ns: u(self.end_ns),
+            service: sym(&self.service),
+            provider: sym(&self.provider),
+            model: sym(&self.model),
+            input_tokens: u(self.input),
+            output_tokens: u(self.output),
+            cache_read_tokens: u(self.cache_read),
+            cache_write_tokens: u(self.cache_write),
+            cost_pico: self.cost_pico,
+            failed: self.failed,
+            user_id: sym(&self.user_id),
+            session_id: sym(&self.session_id),
+            release: sym(&self.release),
+            prompt_version: sym(&self.prompt_version),
+        }
+    }
 }
 
 const CALL_COLUMNS: &str = "call_id, response_id, trace_id, span_id, parent_span_id, service, scopes, rank, has_usage, start_ns, end_ns, provider, model, request_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_pico, price_id, unpriced_reason, failed, error_type, attempts, user_id, session_id, release, prompt_version, environment, members";
@@ -591,7 +637,7 @@ fn cost_parts(call: &ModelCall) -> (Option<i64>, Option<String>, Option<String>)
     }
 }
 
-fn merge_call(tx: &Connection, r: &Report<'_>) -> Result<i64, StoreError> {
+fn merge_call(tx: &Connection, r: &Report<'_>, changes: &mut Changes) -> Result<i64, StoreError> {
     let call = r.call;
     let rank = i64::from(call.reporter.rank());
     let t = &call.tokens;
@@ -635,7 +681,9 @@ fn merge_call(tx: &Connection, r: &Report<'_>) -> Result<i64, StoreError> {
                 environment: g.environment.clone(),
                 members: 1,
             };
-            return insert_call(tx, &c);
+            let call_id = insert_call(tx, &c)?;
+            changes.calls.push(c.to_row(call_id));
+            return Ok(call_id);
         }
     };
     let better = call.has_usage && (!c.has_usage || rank > c.rank);
@@ -707,6 +755,7 @@ fn merge_call(tx: &Connection, r: &Report<'_>) -> Result<i64, StoreError> {
     }
     c.members += 1;
     update_call(tx, &c)?;
+    changes.calls.push(c.to_row(c.call_id));
     Ok(c.call_id)
 }
 

@@ -1,0 +1,170 @@
+//! The hot index: every model call and trace summary row, held in memory so
+//! aggregates over millions of spans answer in milliseconds without a table
+//! scan. The writer updates it after each commit; it is rebuilt from the
+//! database at start. It answers exactly what the SQL path answers.
+//!
+//! Cost: about 150 bytes per model call and per trace (strings are interned).
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::Connection;
+
+use crate::{CallRow, Filter, StoreError, Sym, TraceRow};
+
+#[derive(Default)]
+pub struct HotIndex {
+    calls: Vec<CallRow>,
+    call_pos: HashMap<i64, usize>,
+    traces: Vec<TraceRow>,
+    trace_pos: HashMap<[u8; 16], usize>,
+    strings: HashSet<Sym>,
+}
+
+fn intern(strings: &mut HashSet<Sym>, s: &mut Option<Sym>) {
+    if let Some(v) = s {
+        match strings.get(v) {
+            Some(shared) => *v = shared.clone(),
+            None => {
+                strings.insert(v.clone());
+            }
+        }
+    }
+}
+
+fn eq(field: &Option<Sym>, want: &Option<String>) -> bool {
+    match want {
+        None => true,
+        Some(w) => field.as_deref() == Some(w.as_str()),
+    }
+}
+
+/// SQL LIKE '%q%' semantics: ASCII case-insensitive substring.
+fn like(hay: Option<&str>, q: &str) -> bool {
+    hay.is_some_and(|h| h.to_ascii_lowercase().contains(&q.to_ascii_lowercase()))
+}
+
+fn in_window(ns: u64, f: &Filter) -> bool {
+    f.from_ns.is_none_or(|from| ns >= from) && f.to_ns.is_none_or(|to| ns < to)
+}
+
+impl HotIndex {
+    pub fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let mut hot = HotIndex::default();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {} FROM model_calls c",
+            super::read::CALL_COLUMNS
+        ))?;
+        for row in stmt.query_map([], super::read::call_row)? {
+            hot.upsert_call(row?);
+        }
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {} FROM traces t",
+            super::read::TRACE_COLUMNS
+        ))?;
+        for row in stmt.query_map([], super::read::trace_row)? {
+            hot.upsert_trace(row?);
+        }
+        Ok(hot)
+    }
+
+    pub fn upsert_call(&mut self, mut row: CallRow) {
+        for s in [
+            &mut row.service,
+            &mut row.provider,
+            &mut row.model,
+            &mut row.user_id,
+            &mut row.session_id,
+            &mut row.release,
+            &mut row.prompt_version,
+        ] {
+            intern(&mut self.strings, s);
+        }
+        match self.call_pos.get(&row.call_id) {
+            Some(&i) => self.calls[i] = row,
+            None => {
+                self.call_pos.insert(row.call_id, self.calls.len());
+                self.calls.push(row);
+            }
+        }
+    }
+
+    pub fn upsert_trace(&mut self, mut row: TraceRow) {
+        for s in [
+            &mut row.name,
+            &mut row.service,
+            &mut row.user_id,
+            &mut row.session_id,
+            &mut row.release,
+            &mut row.prompt_version,
+            &mut row.environment,
+        ] {
+            intern(&mut self.strings, s);
+        }
+        match self.trace_pos.get(&row.trace_id) {
+            Some(&i) => self.traces[i] = row,
+            None => {
+                self.trace_pos.insert(row.trace_id, self.traces.len());
+                self.traces.push(row);
+            }
+        }
+    }
+
+    /// Whether the index can answer this filter for traces (span-name search needs the spans).
+    pub fn answers_traces(f: &Filter) -> bool {
+        f.q.is_none()
+    }
+
+    pub fn for_each_call(&self, f: &Filter, visit: &mut dyn FnMut(&CallRow)) {
+        for c in &self.calls {
+            let ok = in_window(c.start_ns, f)
+                && eq(&c.service, &f.service)
+                && eq(&c.model, &f.model)
+                && eq(&c.user_id, &f.user)
+                && eq(&c.session_id, &f.session)
+                && eq(&c.release, &f.release)
+                && eq(&c.prompt_version, &f.prompt_version)
+                && match f.status.as_deref() {
+                    Some("error") => c.failed,
+                    Some("ok") => !c.failed,
+                    _ => true,
+                }
+                && f.q.as_deref().is_none_or(|q| {
+                    c.trace_id
+                        .and_then(|t| self.trace_pos.get(&t))
+                        .is_some_and(|&i| like(self.traces[i].name.as_deref(), q))
+                });
+            if ok {
+                visit(c);
+            }
+        }
+    }
+
+    pub fn for_each_trace(&self, f: &Filter, visit: &mut dyn FnMut(&TraceRow)) {
+        let with_model: Option<HashSet<[u8; 16]>> = f.model.as_ref().map(|m| {
+            self.calls
+                .iter()
+                .filter(|c| c.model.as_deref() == Some(m.as_str()))
+                .filter_map(|c| c.trace_id)
+                .collect()
+        });
+        for t in &self.traces {
+            let ok = in_window(t.start_ns, f)
+                && eq(&t.service, &f.service)
+                && eq(&t.user_id, &f.user)
+                && eq(&t.session_id, &f.session)
+                && eq(&t.release, &f.release)
+                && eq(&t.prompt_version, &f.prompt_version)
+                && match f.status.as_deref() {
+                    Some("error") => t.error_count > 0,
+                    Some("ok") => t.error_count == 0,
+                    _ => true,
+                }
+                && with_model
+                    .as_ref()
+                    .is_none_or(|set| set.contains(&t.trace_id));
+            if ok {
+                visit(t);
+            }
+        }
+    }
+}
