@@ -73,102 +73,90 @@ pub(super) fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
     })
 }
 
+/// A WHERE clause under construction: conditions with `$` for their one parameter.
+#[derive(Default)]
+struct Conditions {
+    cond: Vec<String>,
+    args: Vec<Box<dyn ToSql>>,
+}
+
+impl Conditions {
+    fn push(&mut self, sql: &str, v: Box<dyn ToSql>) {
+        self.args.push(v);
+        self.cond
+            .push(sql.replace('$', &format!("?{}", self.args.len())));
+    }
+
+    /// The filters both tables share, on `alias` (`t` for traces, `c` for model calls).
+    fn common(alias: &str, f: &Filter) -> Self {
+        let mut c = Conditions::default();
+        if let Some(v) = f.from_ns {
+            c.push(&format!("{alias}.start_ns >= $"), Box::new(i(v)));
+        }
+        if let Some(v) = f.to_ns {
+            c.push(&format!("{alias}.start_ns < $"), Box::new(i(v)));
+        }
+        for (column, value) in [
+            ("service", &f.service),
+            ("user_id", &f.user),
+            ("session_id", &f.session),
+            ("release", &f.release),
+            ("prompt_version", &f.prompt_version),
+        ] {
+            if let Some(v) = value {
+                c.push(&format!("{alias}.{column} = $"), Box::new(v.clone()));
+            }
+        }
+        c
+    }
+
+    fn into_parts(self) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
+        (self.cond, self.args)
+    }
+}
+
 /// SQL conditions + parameters for a [`Filter`] applied to the `traces t` table.
 fn trace_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
-    let mut cond: Vec<String> = Vec::new();
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-    let mut push = |sql: &str, v: Box<dyn ToSql>, cond: &mut Vec<String>| {
-        args.push(v);
-        cond.push(sql.replace('$', &format!("?{}", args.len())));
-    };
-    if let Some(v) = f.from_ns {
-        push("t.start_ns >= $", Box::new(i(v)), &mut cond);
-    }
-    if let Some(v) = f.to_ns {
-        push("t.start_ns < $", Box::new(i(v)), &mut cond);
-    }
-    if let Some(v) = &f.service {
-        push("t.service = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.user {
-        push("t.user_id = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.session {
-        push("t.session_id = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.release {
-        push("t.release = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.prompt_version {
-        push("t.prompt_version = $", Box::new(v.clone()), &mut cond);
-    }
+    let mut c = Conditions::common("t", f);
     match f.status.as_deref() {
-        Some("error") => cond.push("t.error_count > 0".into()),
-        Some("ok") => cond.push("t.error_count = 0".into()),
+        Some("error") => c.cond.push("t.error_count > 0".into()),
+        Some("ok") => c.cond.push("t.error_count = 0".into()),
         _ => {}
     }
     if let Some(v) = &f.model {
-        push(
+        // `+m.model`: look calls up by trace, not by model (which scans every call of the model).
+        c.push(
             "EXISTS (SELECT 1 FROM model_calls m WHERE m.trace_id = t.trace_id AND +m.model = $)",
             Box::new(v.clone()),
-            &mut cond,
         );
     }
     if let Some(v) = &f.q {
-        push(
+        c.push(
             "(t.name LIKE $ ESCAPE '\\' OR EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND (s.name LIKE $ ESCAPE '\\' OR s.tool_name LIKE $ ESCAPE '\\')))",
             Box::new(like_pattern(v)),
-            &mut cond,
         );
     }
-    (cond, args)
+    c.into_parts()
 }
 
 /// SQL conditions for a [`Filter`] applied to the `model_calls c` table.
 fn call_conditions(f: &Filter) -> (Vec<String>, Vec<Box<dyn ToSql>>) {
-    let mut cond: Vec<String> = Vec::new();
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-    let mut push = |sql: &str, v: Box<dyn ToSql>, cond: &mut Vec<String>| {
-        args.push(v);
-        cond.push(sql.replace('$', &format!("?{}", args.len())));
-    };
-    if let Some(v) = f.from_ns {
-        push("c.start_ns >= $", Box::new(i(v)), &mut cond);
-    }
-    if let Some(v) = f.to_ns {
-        push("c.start_ns < $", Box::new(i(v)), &mut cond);
-    }
-    if let Some(v) = &f.service {
-        push("c.service = $", Box::new(v.clone()), &mut cond);
-    }
+    let mut c = Conditions::common("c", f);
     if let Some(v) = &f.model {
-        push("c.model = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.user {
-        push("c.user_id = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.session {
-        push("c.session_id = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.release {
-        push("c.release = $", Box::new(v.clone()), &mut cond);
-    }
-    if let Some(v) = &f.prompt_version {
-        push("c.prompt_version = $", Box::new(v.clone()), &mut cond);
+        c.push("c.model = $", Box::new(v.clone()));
     }
     match f.status.as_deref() {
-        Some("error") => cond.push("c.failed = 1".into()),
-        Some("ok") => cond.push("c.failed = 0".into()),
+        Some("error") => c.cond.push("c.failed = 1".into()),
+        Some("ok") => c.cond.push("c.failed = 0".into()),
         _ => {}
     }
     if let Some(v) = &f.q {
-        push(
+        c.push(
             "EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = c.trace_id AND t.name LIKE $ ESCAPE '\\')",
             Box::new(like_pattern(v)),
-            &mut cond,
         );
     }
-    (cond, args)
+    c.into_parts()
 }
 
 /// `%text%` with LIKE's wildcards in `text` escaped.
