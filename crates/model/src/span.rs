@@ -196,6 +196,9 @@ pub struct ModelCall {
     /// API error type or exception class when the call failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    /// The provider's service tier for this call (`standard`, `priority`, `batch`…), when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
     /// Attempts the reporter made (Claude Code retries inside one span).
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,6 +107,7 @@ fn model_call(d: Draft) -> ModelCall {
         } else {
             None
         },
+        service_tier: d.service_tier,
         attempts: d.attempts.unwrap_or(1),
         cost: None,
     }

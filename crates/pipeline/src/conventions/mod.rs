@@ -72,6 +72,7 @@ pub struct Draft {
     pub streamed: Option<bool>,
     pub stream_completion: Option<bool>,
     pub error_type: Option<String>,
+    pub service_tier: Option<String>,
     pub failed: Option<bool>,
     pub attempts: Option<u32>,
     /// Output tokens the reporter is known to over-count by (OpenLLMetry streaming).

@@ -72,6 +72,14 @@ impl Convention for Semconv {
         }
         fill(&mut d.tool_definitions, a.json("gen_ai.tool.definitions"));
         fill(&mut d.error_type, a.str("error.type"));
+        fill(
+            &mut d.service_tier,
+            a.first_str(&[
+                "anthropic.response.service_tier",
+                "openai.response.service_tier",
+                "gen_ai.openai.response.service_tier",
+            ]),
+        );
         if s.status.code == StatusCode::Error {
             fill(&mut d.failed, Some(true));
         }

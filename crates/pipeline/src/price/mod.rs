@@ -63,6 +63,9 @@ pub struct PriceEntry {
     pub cache_write_1h: Option<String>,
     #[serde(default)]
     pub long_context: Option<LongContextEntry>,
+    /// Percent off every rate for calls served by the provider's batch tier.
+    #[serde(default)]
+    pub batch_discount_percent: Option<u8>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +100,7 @@ pub struct PriceInForce {
     pub long_context: Option<(u64, Rates)>,
     /// `model@from-date`, recorded with every cost it produces.
     pub price_id: String,
+    pub batch_discount_percent: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +109,7 @@ struct Price {
     from: String,
     rates: Rates,
     long_context: Option<(u64, Rates)>,
+    batch_discount_percent: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +241,16 @@ impl PriceTable {
                         p.cache_write_1h.as_deref(),
                     )?,
                     long_context,
+                    batch_discount_percent: match p.batch_discount_percent {
+                        Some(pct) if pct > 100 => {
+                            return Err(PriceError::Amount {
+                                model: e.id.clone(),
+                                field: "batch_discount_percent",
+                                value: pct.to_string(),
+                            });
+                        }
+                        other => other,
+                    },
                 });
             }
             prices.sort_by_key(|p| p.from_unix_nano);
@@ -284,6 +299,7 @@ impl PriceTable {
             rates: p.rates,
             long_context: p.long_context,
             price_id: format!("{}@{}", m.id, p.from),
+            batch_discount_percent: p.batch_discount_percent,
         })
     }
 
@@ -310,6 +326,7 @@ impl PriceTable {
             rates: base,
             long_context,
             price_id,
+            batch_discount_percent,
         }) = self.rates_at(model, at_unix_nano).or_else(|| {
             call.request_model
                 .as_deref()
@@ -343,6 +360,15 @@ impl PriceTable {
                 .and_then(|n| n.checked_mul(rate))
                 .and_then(|c| acc.checked_add(c))
         });
+        // Batch pricing: the provider's usage says which tier served the call.
+        let (sum, price_id) = match (call.service_tier.as_deref(), batch_discount_percent) {
+            (Some("batch"), Some(pct)) => (
+                sum.and_then(|p| p.checked_mul(i64::from(100 - pct)))
+                    .map(|p| p / 100),
+                format!("{price_id}+batch-{pct}%"),
+            ),
+            _ => (sum, price_id),
+        };
         match sum {
             Some(pico) => Cost::Priced {
                 amount: Money(pico),
@@ -474,6 +500,34 @@ mod tests {
             Some(Money(200_000 * 3_000_000 + 15_000_000))
         );
         assert_eq!(big.amount(), Some(Money(200_001 * 6_000_000 + 22_500_000)));
+    }
+
+    #[test]
+    fn batch_tier_gets_the_batch_discount() {
+        let t = PriceTable::bundled().unwrap();
+        let mut c = call(
+            "claude-opus-4-1",
+            Tokens {
+                input: 1_000_000,
+                output: 1_000_000,
+                ..Tokens::default()
+            },
+        );
+        assert_eq!(
+            t.cost(&c, 0).amount(),
+            Some(Money(90 * Money::PICO_PER_USD))
+        );
+        c.service_tier = Some("batch".into());
+        assert_eq!(
+            t.cost(&c, 0).amount(),
+            Some(Money(45 * Money::PICO_PER_USD)),
+            "$7.50 + $37.50 per the batch table"
+        );
+        c.service_tier = Some("priority".into());
+        assert_eq!(
+            t.cost(&c, 0).amount(),
+            Some(Money(90 * Money::PICO_PER_USD))
+        );
     }
 
     #[test]
