@@ -74,10 +74,10 @@ fn resource(r: &Attributes, committed: &Committed) -> Resource {
 }
 
 /// A span ready for SQL: its columns (the `span` with its bulky parts moved
-/// out) and its encoded detail and content.
+/// out) and its encoded content; its detail JSON moves into the batch's chunk.
 pub struct PreparedSpan {
     pub span: Span,
-    pub detail: Vec<u8>,
+    detail: Vec<u8>,
     pub content: Content,
     pub resource: Resource,
 }
@@ -98,6 +98,8 @@ pub struct PreparedMetric {
 /// A [`WriteBatch`] encoded for the SQLite writer.
 pub struct PreparedBatch {
     pub spans: Vec<PreparedSpan>,
+    /// The spans' details, each as a u32-LE length then JSON, in one zstd frame.
+    pub span_chunk: Vec<u8>,
     pub logs: Vec<PreparedLog>,
     pub metrics: Vec<PreparedMetric>,
 }
@@ -114,12 +116,24 @@ impl PreparedBatch {
 
 pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
     let mut in_batch = HashSet::new();
+    let mut spans: Vec<PreparedSpan> = batch
+        .spans
+        .into_iter()
+        .map(|s| prepare_span(s, committed, &mut in_batch))
+        .collect();
+    let mut chunk = Vec::with_capacity(spans.iter().map(|s| s.detail.len() + 4).sum());
+    for s in &mut spans {
+        let detail = std::mem::take(&mut s.detail);
+        chunk.extend_from_slice(
+            &u32::try_from(detail.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        chunk.extend_from_slice(&detail);
+    }
     PreparedBatch {
-        spans: batch
-            .spans
-            .into_iter()
-            .map(|s| prepare_span(s, committed, &mut in_batch))
-            .collect(),
+        span_chunk: content::compress(&chunk),
+        spans,
         logs: batch
             .logs
             .into_iter()
@@ -131,6 +145,20 @@ pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
             .map(|m| prepare_metric(m, committed))
             .collect(),
     }
+}
+
+/// Entry `index` of a decompressed span chunk.
+pub fn chunk_entry(chunk: &[u8], index: usize) -> Option<&[u8]> {
+    let mut pos = 0usize;
+    for i in 0.. {
+        let len = u32::from_le_bytes(chunk.get(pos..pos + 4)?.try_into().ok()?) as usize;
+        let body = chunk.get(pos + 4..pos + 4 + len)?;
+        if i == index {
+            return Some(body);
+        }
+        pos += 4 + len;
+    }
+    None
 }
 
 fn prepare_span(
@@ -164,7 +192,8 @@ fn prepare_span(
         output_list,
         tool: span.tool.clone(),
     };
-    let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
+    // Compressed with its batch's other spans, in `prepare`.
+    let detail = serde_json::to_vec(&detail).unwrap_or_default();
     let resource = resource(&std::mem::take(&mut span.resource), committed);
     PreparedSpan {
         span,

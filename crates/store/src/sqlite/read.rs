@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use super::SqliteStore;
 use super::content;
 use super::hot::HotIndex;
+use super::prepare::chunk_entry;
 use super::write::{LogDetail, MetricDetail, SpanDetail};
 use crate::{
     CallRow, Filter, LogFilter, Store, StoreError, StoredSpan, Sym, TraceCursor, TraceRow,
@@ -310,7 +311,7 @@ impl Store for SqliteStore {
     fn trace_spans(&self, trace_id: &[u8]) -> Result<Vec<StoredSpan>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_ns, s.end_ns, s.status, s.scope, s.tool_failed, s.call_id, s.resource_hash, s.detail,
+                "SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_ns, s.end_ns, s.status, s.scope, s.tool_failed, s.call_id, s.resource_hash, s.chunk_id, s.chunk_index,
                         (SELECT m.span_id = s.span_id AND m.trace_id = s.trace_id FROM model_calls m WHERE m.call_id = s.call_id)
                  FROM spans s WHERE s.trace_id = ?1 ORDER BY s.start_ns, s.span_id",
             )?;
@@ -328,17 +329,28 @@ impl Store for SqliteStore {
                     r.get::<_, bool>(9)?,
                     r.get::<_, Option<i64>>(10)?,
                     r.get::<_, Option<Vec<u8>>>(11)?,
-                    r.get::<_, Vec<u8>>(12)?,
-                    r.get::<_, Option<bool>>(13)?,
+                    (r.get::<_, i64>(12)?, r.get::<_, i64>(13)?),
+                    r.get::<_, Option<bool>>(14)?,
                 ))
             })?;
             let mut out = Vec::new();
+            // A trace's spans usually share a few chunks: inflate each once.
+            let mut chunks: std::collections::HashMap<i64, Vec<u8>> = Default::default();
             let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
             for row in rows {
-                let (tid, sid, parent, name, kind, start, end, status, scope, tool_failed, call_id, rhash, detail, primary) = row?;
+                let (tid, sid, parent, name, kind, start, end, status, scope, tool_failed, call_id, rhash, (chunk_id, chunk_index), primary) = row?;
                 let corrupt = |what: &str| StoreError::Corrupt(format!("span {}: {what}", hex_of(&sid)));
-                let json = content::decompress(&detail).map_err(|e| corrupt(&e))?;
-                let mut d: SpanDetail = serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?;
+                if !chunks.contains_key(&chunk_id) {
+                    let data: Vec<u8> = conn
+                        .prepare_cached("SELECT data FROM span_chunks WHERE id = ?1")?
+                        .query_row([chunk_id], |r| r.get(0))?;
+                    chunks.insert(chunk_id, content::decompress(&data).map_err(|e| corrupt(&e))?);
+                }
+                let json = chunks
+                    .get(&chunk_id)
+                    .and_then(|c| chunk_entry(c, usize::try_from(chunk_index).unwrap_or(usize::MAX)))
+                    .ok_or_else(|| corrupt("missing chunk entry"))?;
+                let mut d: SpanDetail = serde_json::from_slice(json).map_err(|e| corrupt(&e.to_string()))?;
                 let mut fetch = Fetcher(conn);
                 content::join_attributes(&mut d.attributes, &mut fetch).map_err(|e| corrupt(&e))?;
                 if let Some(call) = d.model_call.as_mut() {

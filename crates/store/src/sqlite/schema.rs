@@ -19,6 +19,11 @@ pub const MIGRATIONS: &[&str] = &[
         data BLOB NOT NULL
     ) WITHOUT ROWID;
 
+    CREATE TABLE span_chunks (
+        id INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    );
+
     CREATE TABLE list_cells (
         hash BLOB PRIMARY KEY,
         prev BLOB,
@@ -41,7 +46,11 @@ pub const MIGRATIONS: &[&str] = &[
         tool_failed INTEGER NOT NULL DEFAULT 0,
         call_id INTEGER,
         resource_hash BLOB,
-        detail BLOB NOT NULL
+        -- The span's detail (attributes, events, canonical record) is entry
+        -- `chunk_index` of chunk `chunk_id`: one zstd frame per export request
+        -- compresses far better than one per span, and keeps span rows small.
+        chunk_id INTEGER NOT NULL,
+        chunk_index INTEGER NOT NULL
     );
     -- A rowid table: span rows are often over 1 KB, which a WITHOUT ROWID table spills to overflow pages.
     CREATE UNIQUE INDEX spans_by_id ON spans (trace_id, span_id);

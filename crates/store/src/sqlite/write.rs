@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::prepare::{Content, PreparedBatch, PreparedLog, PreparedMetric, PreparedSpan, Resource};
 use crate::{CallRow, StoreError, Sym, TraceRow};
 
-/// What is stored in `spans.detail` (zstd JSON): everything not in a column.
+/// A span's entry in its chunk (`span_chunks`): everything not in a column.
 #[derive(Serialize, Deserialize)]
 pub struct SpanDetail {
     pub attributes: Attributes,
@@ -98,8 +98,13 @@ pub fn apply(
     changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let mut traces = TraceDeltas::default();
-    for span in &batch.spans {
-        insert_span(tx, span, seen, &mut traces, changes)?;
+    if !batch.spans.is_empty() {
+        tx.prepare_cached("INSERT INTO span_chunks (data) VALUES (?1)")?
+            .execute([&batch.span_chunk])?;
+        let chunk_id = tx.last_insert_rowid();
+        for (index, span) in batch.spans.iter().enumerate() {
+            insert_span(tx, span, (chunk_id, index), seen, &mut traces, changes)?;
+        }
     }
     traces.flush(tx, changes)?;
     for log in &batch.logs {
@@ -251,6 +256,7 @@ impl TraceDeltas {
 fn insert_span(
     tx: &Connection,
     prepared: &PreparedSpan,
+    (chunk_id, chunk_index): (i64, usize),
     seen: &mut SeenHashes,
     traces: &mut TraceDeltas,
     changes: &mut Changes,
@@ -291,8 +297,8 @@ fn insert_span(
         .and_then(|c| c.model().map(str::to_owned));
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, call_id, resource_hash, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, call_id, resource_hash, chunk_id, chunk_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?
         .execute(params![
             &span.trace_id.0[..],
@@ -310,7 +316,8 @@ fn insert_span(
             span.tool_failed,
             call_id,
             &prepared.resource.hash[..],
-            prepared.detail,
+            chunk_id,
+            i64::try_from(chunk_index).unwrap_or(i64::MAX),
         ])?;
     if inserted == 0 {
         // Re-sent span: the first copy stands, and nothing is counted twice.
