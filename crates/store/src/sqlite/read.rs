@@ -340,15 +340,16 @@ impl Store for SqliteStore {
             for row in rows {
                 let (tid, sid, parent, name, kind, start, end, status, scope, tool_failed, call_id, rhash, (chunk_id, chunk_index), primary) = row?;
                 let corrupt = |what: &str| StoreError::Corrupt(format!("span {}: {what}", hex_of(&sid)));
-                if !chunks.contains_key(&chunk_id) {
-                    let data: Vec<u8> = conn
-                        .prepare_cached("SELECT data FROM span_chunks WHERE id = ?1")?
-                        .query_row([chunk_id], |r| r.get(0))?;
-                    chunks.insert(chunk_id, content::decompress(&data).map_err(|e| corrupt(&e))?);
-                }
-                let json = chunks
-                    .get(&chunk_id)
-                    .and_then(|c| chunk_entry(c, usize::try_from(chunk_index).unwrap_or(usize::MAX)))
+                let chunk = match chunks.entry(chunk_id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let data: Vec<u8> = conn
+                            .prepare_cached("SELECT data FROM span_chunks WHERE id = ?1")?
+                            .query_row([chunk_id], |r| r.get(0))?;
+                        e.insert(content::decompress(&data).map_err(|e| corrupt(&e))?)
+                    }
+                };
+                let json = chunk_entry(chunk, usize::try_from(chunk_index).unwrap_or(usize::MAX))
                     .ok_or_else(|| corrupt("missing chunk entry"))?;
                 let mut d: SpanDetail = serde_json::from_slice(json).map_err(|e| corrupt(&e.to_string()))?;
                 let mut fetch = Fetcher(conn);
