@@ -33,31 +33,76 @@ impl Committed {
     }
 }
 
-/// Content to insert-or-ignore: `data` is None when it is known to be committed already.
+/// Length-prefixed entries (u32 LE length, then bytes) compressed as one zstd
+/// frame: how a batch's span details and its new content blobs are stored.
+#[derive(Default)]
+pub struct ChunkBuilder {
+    buf: Vec<u8>,
+    entries: u32,
+}
+
+impl ChunkBuilder {
+    /// Appends an entry; returns its index in the chunk.
+    pub fn push(&mut self, bytes: &[u8]) -> u32 {
+        self.buf
+            .extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+        self.buf.extend_from_slice(bytes);
+        self.entries += 1;
+        self.entries - 1
+    }
+
+    /// The compressed chunk, or None when nothing was pushed.
+    pub fn finish(self) -> Option<Vec<u8>> {
+        (self.entries > 0).then(|| content::compress(&self.buf))
+    }
+}
+
+/// Entry `index` of a decompressed chunk.
+pub fn chunk_entry(chunk: &[u8], index: usize) -> Option<&[u8]> {
+    let mut pos = 0usize;
+    for i in 0.. {
+        let len = u32::from_le_bytes(chunk.get(pos..pos + 4)?.try_into().ok()?) as usize;
+        let body = chunk.get(pos + 4..pos + 4 + len)?;
+        if i == index {
+            return Some(body);
+        }
+        pos += 4 + len;
+    }
+    None
+}
+
+/// New content of one record: blobs as (hash, index in the batch's blob chunk), and list cells.
 pub struct Content {
-    pub blobs: Vec<(Hash, Option<Vec<u8>>)>,
+    pub blobs: Vec<(Hash, u32)>,
     pub cells: Vec<(Hash, Option<Hash>, Hash)>,
 }
 
-/// Compresses each new blob once: content already committed, or already
-/// sealed earlier in this batch (a session's turns often share a request),
-/// is passed by hash only.
-fn seal(blobs: Blobs, committed: &Committed, in_batch: &mut HashSet<Hash>) -> Content {
-    Content {
-        blobs: blobs
-            .blobs
-            .into_iter()
-            .filter(|(h, _)| in_batch.insert(*h))
-            .map(|(h, json)| {
-                let data = (!committed.contains(&h)).then(|| content::compress(&json));
-                (h, data)
-            })
-            .collect(),
-        cells: blobs
+/// Gathers a batch's new content into one blob chunk. Content already
+/// committed, or already sealed earlier in this batch (a session's turns
+/// often share a request), is passed by hash only, or not at all.
+struct Sealer<'a> {
+    committed: &'a Committed,
+    in_batch: HashSet<Hash>,
+    chunk: ChunkBuilder,
+}
+
+impl Sealer<'_> {
+    fn seal(&mut self, blobs: Blobs) -> Content {
+        let mut out = Content {
+            blobs: Vec::new(),
+            cells: Vec::new(),
+        };
+        for (h, json) in blobs.blobs {
+            if self.in_batch.insert(h) && !self.committed.contains(&h) {
+                out.blobs.push((h, self.chunk.push(&json)));
+            }
+        }
+        out.cells = blobs
             .cells
             .into_iter()
-            .filter(|(h, _, _)| in_batch.insert(*h))
-            .collect(),
+            .filter(|(h, _, _)| self.in_batch.insert(*h))
+            .collect();
+        out
     }
 }
 
@@ -98,8 +143,10 @@ pub struct PreparedMetric {
 /// A [`WriteBatch`] encoded for the SQLite writer.
 pub struct PreparedBatch {
     pub spans: Vec<PreparedSpan>,
-    /// The spans' details, each as a u32-LE length then JSON, in one zstd frame.
-    pub span_chunk: Vec<u8>,
+    /// The spans' details, entry i for span i (see [`ChunkBuilder`]).
+    pub span_chunk: Option<Vec<u8>>,
+    /// The batch's new content blobs (see [`Content`]).
+    pub blob_chunk: Option<Vec<u8>>,
     pub logs: Vec<PreparedLog>,
     pub metrics: Vec<PreparedMetric>,
 }
@@ -115,30 +162,30 @@ impl PreparedBatch {
 }
 
 pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
-    let mut in_batch = HashSet::new();
+    let mut sealer = Sealer {
+        committed,
+        in_batch: HashSet::new(),
+        chunk: ChunkBuilder::default(),
+    };
     let mut spans: Vec<PreparedSpan> = batch
         .spans
         .into_iter()
-        .map(|s| prepare_span(s, committed, &mut in_batch))
+        .map(|s| prepare_span(s, &mut sealer))
         .collect();
-    let mut chunk = Vec::with_capacity(spans.iter().map(|s| s.detail.len() + 4).sum());
+    let mut details = ChunkBuilder::default();
     for s in &mut spans {
-        let detail = std::mem::take(&mut s.detail);
-        chunk.extend_from_slice(
-            &u32::try_from(detail.len())
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-        );
-        chunk.extend_from_slice(&detail);
+        details.push(&std::mem::take(&mut s.detail));
     }
+    let logs = batch
+        .logs
+        .into_iter()
+        .map(|l| prepare_log(l, &mut sealer))
+        .collect();
     PreparedBatch {
-        span_chunk: content::compress(&chunk),
+        span_chunk: details.finish(),
+        blob_chunk: sealer.chunk.finish(),
         spans,
-        logs: batch
-            .logs
-            .into_iter()
-            .map(|l| prepare_log(l, committed, &mut in_batch))
-            .collect(),
+        logs,
         metrics: batch
             .metrics
             .into_iter()
@@ -147,25 +194,7 @@ pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
     }
 }
 
-/// Entry `index` of a decompressed span chunk.
-pub fn chunk_entry(chunk: &[u8], index: usize) -> Option<&[u8]> {
-    let mut pos = 0usize;
-    for i in 0.. {
-        let len = u32::from_le_bytes(chunk.get(pos..pos + 4)?.try_into().ok()?) as usize;
-        let body = chunk.get(pos + 4..pos + 4 + len)?;
-        if i == index {
-            return Some(body);
-        }
-        pos += 4 + len;
-    }
-    None
-}
-
-fn prepare_span(
-    mut span: Span,
-    committed: &Committed,
-    in_batch: &mut HashSet<Hash>,
-) -> PreparedSpan {
+fn prepare_span(mut span: Span, sealer: &mut Sealer<'_>) -> PreparedSpan {
     let mut blobs = Blobs::default();
     let mut model_call = span.model_call.clone();
     let (input_list, output_list) = match model_call.as_mut() {
@@ -194,20 +223,16 @@ fn prepare_span(
     };
     // Compressed with its batch's other spans, in `prepare`.
     let detail = serde_json::to_vec(&detail).unwrap_or_default();
-    let resource = resource(&std::mem::take(&mut span.resource), committed);
+    let resource = resource(&std::mem::take(&mut span.resource), sealer.committed);
     PreparedSpan {
         span,
         detail,
-        content: seal(blobs, committed, in_batch),
+        content: sealer.seal(blobs),
         resource,
     }
 }
 
-fn prepare_log(
-    mut log: LogRecord,
-    committed: &Committed,
-    in_batch: &mut HashSet<Hash>,
-) -> PreparedLog {
+fn prepare_log(mut log: LogRecord, sealer: &mut Sealer<'_>) -> PreparedLog {
     let mut blobs = Blobs::default();
     let detail = LogDetail {
         observed_time_unix_nano: log.observed_time_unix_nano,
@@ -219,11 +244,11 @@ fn prepare_log(
         model_call: log.model_call.clone(),
     };
     let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
-    let resource = resource(&std::mem::take(&mut log.resource), committed);
+    let resource = resource(&std::mem::take(&mut log.resource), sealer.committed);
     PreparedLog {
         log,
         detail,
-        content: seal(blobs, committed, in_batch),
+        content: sealer.seal(blobs),
         resource,
     }
 }

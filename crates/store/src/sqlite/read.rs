@@ -177,22 +177,47 @@ fn where_clause(cond: &[String]) -> String {
     }
 }
 
-struct Fetcher<'c>(&'c Connection);
+/// Reads content back, inflating each chunk once per request.
+struct Fetcher<'c> {
+    conn: &'c Connection,
+    chunks: std::collections::HashMap<i64, Vec<u8>>,
+}
+
+impl<'c> Fetcher<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        Fetcher {
+            conn,
+            chunks: Default::default(),
+        }
+    }
+}
 
 impl content::Fetch for Fetcher<'_> {
     fn blob(&mut self, h: &content::Hash) -> Option<Vec<u8>> {
-        let data: Vec<u8> = self
-            .0
-            .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
+        let (chunk_id, index): (i64, i64) = self
+            .conn
+            .prepare_cached("SELECT chunk_id, chunk_index FROM blobs WHERE hash = ?1")
             .ok()?
-            .query_row([&h[..]], |r| r.get(0))
+            .query_row([&h[..]], |r| Ok((r.get(0)?, r.get(1)?)))
             .ok()?;
-        content::decompress(&data).ok()
+        let chunk = match self.chunks.entry(chunk_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let data: Vec<u8> = self
+                    .conn
+                    .prepare_cached("SELECT data FROM blob_chunks WHERE id = ?1")
+                    .ok()?
+                    .query_row([chunk_id], |r| r.get(0))
+                    .ok()?;
+                e.insert(content::decompress(&data).ok()?)
+            }
+        };
+        chunk_entry(chunk, usize::try_from(index).ok()?).map(<[u8]>::to_vec)
     }
 
     fn cell(&mut self, h: &content::Hash) -> Option<(Option<content::Hash>, content::Hash)> {
         let (prev, elem): (Option<Vec<u8>>, Vec<u8>) = self
-            .0
+            .conn
             .prepare_cached("SELECT prev, elem FROM list_cells WHERE hash = ?1")
             .ok()?
             .query_row([&h[..]], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -334,6 +359,7 @@ impl Store for SqliteStore {
                 ))
             })?;
             let mut out = Vec::new();
+            let mut fetch = Fetcher::new(conn);
             // A trace's spans usually share a few chunks: inflate each once.
             let mut chunks: std::collections::HashMap<i64, Vec<u8>> = Default::default();
             let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
@@ -352,7 +378,6 @@ impl Store for SqliteStore {
                 let json = chunk_entry(chunk, usize::try_from(chunk_index).unwrap_or(usize::MAX))
                     .ok_or_else(|| corrupt("missing chunk entry"))?;
                 let mut d: SpanDetail = serde_json::from_slice(json).map_err(|e| corrupt(&e.to_string()))?;
-                let mut fetch = Fetcher(conn);
                 content::join_attributes(&mut d.attributes, &mut fetch).map_err(|e| corrupt(&e))?;
                 if let Some(call) = d.model_call.as_mut() {
                     call.input_messages = content::get_messages(d.input_list.as_deref(), &mut fetch).map_err(|e| corrupt(&e))?;
@@ -484,7 +509,7 @@ impl Store for SqliteStore {
                 let (time, tid, sid, event_name, severity, rhash, detail) = row?;
                 let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
                 let mut d: LogDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                content::join_attributes(&mut d.attributes, &mut Fetcher(conn)).map_err(StoreError::Corrupt)?;
+                content::join_attributes(&mut d.attributes, &mut Fetcher::new(conn)).map_err(StoreError::Corrupt)?;
                 out.push(LogRecord {
                     time_unix_nano: u(time),
                     observed_time_unix_nano: d.observed_time_unix_nano,

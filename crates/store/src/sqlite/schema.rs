@@ -14,10 +14,18 @@ pub const MIGRATIONS: &[&str] = &[
         json BLOB NOT NULL
     ) WITHOUT ROWID;
 
+    -- Content blobs (messages, array elements) by hash: entry `chunk_index` of
+    -- blob chunk `chunk_id`, one zstd frame per export request's new content.
     CREATE TABLE blobs (
         hash BLOB PRIMARY KEY,
-        data BLOB NOT NULL
+        chunk_id INTEGER NOT NULL,
+        chunk_index INTEGER NOT NULL
     ) WITHOUT ROWID;
+
+    CREATE TABLE blob_chunks (
+        id INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    );
 
     CREATE TABLE span_chunks (
         id INTEGER PRIMARY KEY,
@@ -40,8 +48,6 @@ pub const MIGRATIONS: &[&str] = &[
         end_ns INTEGER NOT NULL,
         status INTEGER NOT NULL,
         scope TEXT NOT NULL,
-        service TEXT,
-        model TEXT,
         tool_name TEXT,
         tool_failed INTEGER NOT NULL DEFAULT 0,
         call_id INTEGER,

@@ -98,17 +98,33 @@ pub fn apply(
     changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let mut traces = TraceDeltas::default();
-    if !batch.spans.is_empty() {
+    let blob_chunk = match &batch.blob_chunk {
+        Some(data) => {
+            tx.prepare_cached("INSERT INTO blob_chunks (data) VALUES (?1)")?
+                .execute([data])?;
+            Some(tx.last_insert_rowid())
+        }
+        None => None,
+    };
+    if let Some(data) = &batch.span_chunk {
         tx.prepare_cached("INSERT INTO span_chunks (data) VALUES (?1)")?
-            .execute([&batch.span_chunk])?;
+            .execute([data])?;
         let chunk_id = tx.last_insert_rowid();
         for (index, span) in batch.spans.iter().enumerate() {
-            insert_span(tx, span, (chunk_id, index), seen, &mut traces, changes)?;
+            insert_span(
+                tx,
+                span,
+                (chunk_id, index),
+                blob_chunk,
+                seen,
+                &mut traces,
+                changes,
+            )?;
         }
     }
     traces.flush(tx, changes)?;
     for log in &batch.logs {
-        insert_log(tx, log, seen, changes)?;
+        insert_log(tx, log, blob_chunk, seen, changes)?;
     }
     for point in &batch.metrics {
         insert_metric(tx, point, seen)?;
@@ -129,15 +145,20 @@ fn put_resource(tx: &Connection, r: &Resource, seen: &mut SeenHashes) -> Result<
 fn put_content(
     tx: &Connection,
     content: &Content,
+    blob_chunk: Option<i64>,
     seen: &mut SeenHashes,
 ) -> Result<(), StoreError> {
-    for (h, data) in &content.blobs {
-        // No data: the preparer knew it was committed.
-        if let Some(data) = data
-            && seen.first_time(h)
-        {
-            tx.prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")?
-                .execute(params![&h[..], data])?;
+    for (h, index) in &content.blobs {
+        let Some(chunk_id) = blob_chunk else {
+            return Err(StoreError::Corrupt(
+                "content blob without its batch's chunk".into(),
+            ));
+        };
+        if seen.first_time(h) {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO blobs (hash, chunk_id, chunk_index) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![&h[..], chunk_id, index])?;
         }
     }
     for (cell, prev, elem) in &content.cells {
@@ -257,6 +278,7 @@ fn insert_span(
     tx: &Connection,
     prepared: &PreparedSpan,
     (chunk_id, chunk_index): (i64, usize),
+    blob_chunk: Option<i64>,
     seen: &mut SeenHashes,
     traces: &mut TraceDeltas,
     changes: &mut Changes,
@@ -291,14 +313,10 @@ fn insert_span(
         StatusCode::Ok => 1,
         StatusCode::Error => 2,
     };
-    let model = span
-        .model_call
-        .as_ref()
-        .and_then(|c| c.model().map(str::to_owned));
     let inserted = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, service, model, tool_name, tool_failed, call_id, resource_hash, chunk_id, chunk_index)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status, scope, tool_name, tool_failed, call_id, resource_hash, chunk_id, chunk_index)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
             &span.trace_id.0[..],
@@ -310,8 +328,6 @@ fn insert_span(
             i64_of(span.end_unix_nano),
             status,
             span.scope_name,
-            span.grouping.service,
-            model,
             span.tool.as_ref().map(|t| t.name.as_str()),
             span.tool_failed,
             call_id,
@@ -324,7 +340,7 @@ fn insert_span(
         return Ok(());
     }
     put_resource(tx, &prepared.resource, seen)?;
-    put_content(tx, &prepared.content, seen)?;
+    put_content(tx, &prepared.content, blob_chunk, seen)?;
     traces.0.entry(span.trace_id.0).or_default().add(span);
     Ok(())
 }
@@ -332,12 +348,13 @@ fn insert_span(
 fn insert_log(
     tx: &Connection,
     prepared: &PreparedLog,
+    blob_chunk: Option<i64>,
     seen: &mut SeenHashes,
     changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let log = &prepared.log;
     put_resource(tx, &prepared.resource, seen)?;
-    put_content(tx, &prepared.content, seen)?;
+    put_content(tx, &prepared.content, blob_chunk, seen)?;
     let call_id = match &log.model_call {
         Some(call) => {
             let duration_ns = log
