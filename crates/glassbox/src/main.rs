@@ -33,13 +33,13 @@ struct Cli {
 enum Command {
     /// Run the server: OTLP receivers, the store and the query API.
     Serve {
-        /// Where the embedded store keeps its files.
+        /// Where the embedded store keeps its files [default: ./glassbox-data].
         #[arg(long, env = "GLASSBOX_DATA_DIR", value_name = "DIR")]
         data_dir: Option<PathBuf>,
-        /// OTLP/HTTP, API and UI listen address.
+        /// OTLP/HTTP and query API listen address [default: 127.0.0.1:4318].
         #[arg(long, env = "GLASSBOX_HTTP", value_name = "ADDR")]
         http: Option<SocketAddr>,
-        /// OTLP/gRPC listen address.
+        /// OTLP/gRPC listen address [default: 127.0.0.1:4317].
         #[arg(long, env = "GLASSBOX_GRPC", value_name = "ADDR")]
         grpc: Option<SocketAddr>,
         /// A glassbox.toml; flags and environment variables override it.

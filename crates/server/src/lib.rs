@@ -128,7 +128,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         }
     });
     tracing::info!(
-        "OTLP/HTTP, API and UI on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+        "OTLP/HTTP and API on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
     );
     tracing::info!(
         "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
