@@ -48,6 +48,15 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         query_runs: usize,
     },
+    /// Time the three API calls against an existing store (e.g. one left by `ingest --data-dir`).
+    Query {
+        #[arg(long, default_value = "target/release/glassbox")]
+        binary: PathBuf,
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Write the corpus as OTLP/protobuf files (for feeding a peer).
     Corpus {
         #[arg(long, default_value_t = 10_000)]
@@ -74,6 +83,27 @@ fn main() -> anyhow::Result<()> {
         } => rt.block_on(ingest(
             &binary, spans, transport, exporters, data_dir, query_runs,
         )),
+        Cmd::Query {
+            binary,
+            data_dir,
+            runs,
+        } => rt.block_on(async {
+            let server = spawn(&binary, &data_dir)?;
+            let client = reqwest::Client::new();
+            let page: serde_json::Value = client
+                .get(format!("{}/api/v1/traces?limit=1", server.http))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let trace = page["traces"][0]["trace_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let result = time_api_calls(&server, &trace, runs).await;
+            stop(server);
+            result
+        }),
         Cmd::Corpus { spans, out } => {
             let c = corpus::generate(spans, 42);
             std::fs::create_dir_all(&out)?;
@@ -284,6 +314,35 @@ async fn time_get(
     }
     ms.sort_by(f64::total_cmp);
     Ok((ms[ms.len() / 2], ms[ms.len() - 1], bytes))
+}
+
+/// The three API calls of the issue-2 goal: a whole trace, 50 latest with a filter, per-model percentiles.
+async fn time_api_calls(server: &Server, trace_id: &str, runs: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for (label, path) in [
+        ("one whole trace", format!("/api/v1/traces/{trace_id}")),
+        (
+            "50 latest traces, filtered",
+            "/api/v1/traces?limit=50&model=claude-opus-4-6".to_owned(),
+        ),
+        (
+            "per-model p50/p95/p99 + sums",
+            "/api/v1/metrics?group_by=model".to_owned(),
+        ),
+    ] {
+        let (p50, max, bytes) = time_get(&client, &format!("{}{path}", server.http), runs).await?;
+        println!("GET {label:<30} median {p50:>8.2} ms   max {max:>8.2} ms   ({bytes} bytes)");
+    }
+    Ok(())
+}
+
+/// SIGINT, then wait: a graceful stop checkpoints the WAL.
+fn stop(server: Server) {
+    let mut child = server.child;
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
 }
 
 async fn ingest(

@@ -222,9 +222,43 @@ async fn check(server: &common::TestServer, dir: &Path, transport: &str) -> Vec<
             );
         }
     }
+    // The aggregate agrees with the listing and with itself.
+    let (_, page) = server.get("/api/v1/traces?limit=1000").await;
+    let listed = page["traces"].as_array().unwrap();
+    expect(
+        "metrics total.traces",
+        u(&total["traces"]) == listed.len() as u64,
+        format!("{} vs {} listed", total["traces"], listed.len()),
+    );
+    let calls_in_groups: u64 = metrics["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| u(&g["llm_calls"]))
+        .sum();
+    expect(
+        "groups add up",
+        calls_in_groups == calls,
+        format!("{calls_in_groups} vs {calls}"),
+    );
+    let traces_with_model = listed
+        .iter()
+        .filter(|t| !t["models"].as_array().unwrap().is_empty())
+        .count() as u64;
+    let max_group_traces = metrics["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| u(&g["traces"]))
+        .max()
+        .unwrap_or(0);
+    expect(
+        "traces per model",
+        max_group_traces <= traces_with_model,
+        format!("{max_group_traces} > {traces_with_model}"),
+    );
     if let Some(traces) = gt["traces"].as_u64() {
-        let (_, page) = server.get("/api/v1/traces?limit=1000").await;
-        let n = page["traces"].as_array().unwrap().len() as u64;
+        let n = listed.len() as u64;
         expect("traces", n == traces, format!("got {n} want {traces}"));
     }
     problems

@@ -1,6 +1,6 @@
 //! `GET /api/v1/metrics`: counts, tokens, money and latency percentiles, grouped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use glassbox_store::{CallRow, Filter, Store, Sym, TraceRow};
 use serde::Serialize;
@@ -165,7 +165,9 @@ impl From<&TraceRow> for TraceFacts {
 
 #[derive(Default)]
 struct Acc {
-    traces: HashSet<[u8; 16], Fast>,
+    traces: u64,
+    /// Model groups only: which traces (by dense index) this group has counted.
+    seen: Vec<u64>,
     spans: u64,
     llm_calls: u64,
     tool_calls: u64,
@@ -198,15 +200,26 @@ impl Acc {
         }
     }
 
-    fn add_trace(&mut self, id: [u8; 16], t: TraceFacts, latency: bool) {
-        if self.traces.insert(id) {
-            self.spans += t.span_count;
-            self.tool_calls += t.tool_calls;
-            self.tool_errors += t.tool_errors;
-            if latency {
-                self.latencies_ms
-                    .push(t.end_ns.saturating_sub(t.start_ns) as f64 / 1e6);
-            }
+    fn add_trace(&mut self, t: TraceFacts, latency: bool) {
+        self.traces += 1;
+        self.spans += t.span_count;
+        self.tool_calls += t.tool_calls;
+        self.tool_errors += t.tool_errors;
+        if latency {
+            self.latencies_ms
+                .push(t.end_ns.saturating_sub(t.start_ns) as f64 / 1e6);
+        }
+    }
+
+    /// Counts trace `index` once however many of its calls fall in this group.
+    fn add_trace_once(&mut self, index: usize, t: TraceFacts, latency: bool) {
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if self.seen.len() <= word {
+            self.seen.resize(word + 1, 0);
+        }
+        if self.seen[word] & bit == 0 {
+            self.seen[word] |= bit;
+            self.add_trace(t, latency);
         }
     }
 
@@ -229,7 +242,7 @@ impl Acc {
         };
         let errors = self.failed_calls + self.tool_errors;
         let ops = self.llm_calls + self.tool_calls;
-        let traces = self.traces.len() as u64;
+        let traces = self.traces;
         let prompt = self.input + self.cache_read + self.cache_write;
         MetricsGroup {
             key,
@@ -304,19 +317,39 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
     let llm_latency = q.latency_of == LatencyOf::Llm;
     let mut total = Acc::default();
     let mut groups: HashMap<Key, Acc, Fast> = HashMap::default();
-    let mut by_model_traces: HashMap<[u8; 16], TraceFacts, Fast> = HashMap::default();
+    // Model groups count the traces their calls belong to: trace facts by a
+    // dense index (the store's ordinal, or one assigned here) so each call
+    // costs an array access, not a hash lookup.
+    let by_model = q.group_by == Some(GroupBy::Model);
+    let mut facts: Vec<Option<TraceFacts>> = Vec::new();
+    // A store without ordinals gets dense ones assigned here (stores give
+    // ordinals for every row or for none).
+    let mut local: HashMap<[u8; 16], usize, Fast> = HashMap::default();
+    let index_of = |id: [u8; 16],
+                    ordinal: Option<u32>,
+                    local: &mut HashMap<[u8; 16], usize, Fast>| match ordinal {
+        Some(o) => o as usize,
+        None => {
+            let next = local.len();
+            *local.entry(id).or_insert(next)
+        }
+    };
     store.for_each_trace(&q.filter, &mut |t| {
-        total.add_trace(t.trace_id, t.into(), !llm_latency);
+        total.add_trace(t.into(), !llm_latency);
         match q.group_by {
             Some(GroupBy::Model) => {
-                by_model_traces.insert(t.trace_id, t.into());
+                let i = index_of(t.trace_id, t.ordinal, &mut local);
+                if facts.len() <= i {
+                    facts.resize(i + 1, None);
+                }
+                facts[i] = Some(t.into());
             }
             Some(g) => {
                 if let Some(k) = trace_key(g, t) {
                     groups
                         .entry(k)
                         .or_default()
-                        .add_trace(t.trace_id, t.into(), !llm_latency);
+                        .add_trace(t.into(), !llm_latency);
                 }
             }
             None => {}
@@ -348,11 +381,12 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
             };
             let acc = &mut slots[slot].1;
             acc.add_call(c, llm_latency);
-            if let Some(id) = c.trace_id
-                && !acc.traces.contains(&id)
-                && let Some(t) = by_model_traces.get(&id)
-            {
-                acc.add_trace(id, *t, !llm_latency);
+            if by_model && let Some(id) = c.trace_id {
+                // Only traces that passed the filter have facts.
+                let i = index_of(id, c.trace_ordinal, &mut local);
+                if let Some(t) = facts.get(i).copied().flatten() {
+                    acc.add_trace_once(i, t, !llm_latency);
+                }
             }
         }
     })?;

@@ -30,6 +30,10 @@ pub type Sym = std::sync::Arc<str>;
 #[derive(Debug, Clone, Default)]
 pub struct TraceRow {
     pub trace_id: [u8; 16],
+    /// A dense number for this trace, unique within the store, set by
+    /// `Store::for_each_trace` and `for_each_call` so aggregation can index
+    /// arrays instead of hashing ids. `None` where a store cannot provide one.
+    pub ordinal: Option<u32>,
     pub name: Option<Sym>,
     pub service: Option<Sym>,
     pub start_ns: u64,
@@ -50,6 +54,8 @@ pub struct TraceRow {
 pub struct CallRow {
     pub call_id: i64,
     pub trace_id: Option<[u8; 16]>,
+    /// The trace's `TraceRow::ordinal`, when known.
+    pub trace_ordinal: Option<u32>,
     pub start_ns: u64,
     pub end_ns: u64,
     pub service: Option<Sym>,

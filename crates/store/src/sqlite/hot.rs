@@ -67,7 +67,29 @@ impl HotIndex {
         Ok(hot)
     }
 
+    /// The trace's dense ordinal, allocating its slot (an empty placeholder row
+    /// until the trace's own row arrives) on first sight.
+    fn ordinal_for(&mut self, trace_id: [u8; 16]) -> u32 {
+        let next = self.traces.len();
+        let i = *self.trace_pos.entry(trace_id).or_insert(next);
+        if i == next {
+            self.traces.push(TraceRow {
+                trace_id,
+                ordinal: u32::try_from(i).ok(),
+                ..TraceRow::default()
+            });
+        }
+        u32::try_from(i).unwrap_or(u32::MAX)
+    }
+
+    pub fn ordinal_of(&self, trace_id: &[u8; 16]) -> Option<u32> {
+        self.trace_pos
+            .get(trace_id)
+            .and_then(|&i| u32::try_from(i).ok())
+    }
+
     pub fn upsert_call(&mut self, mut row: CallRow) {
+        row.trace_ordinal = row.trace_id.map(|t| self.ordinal_for(t));
         for s in [
             &mut row.service,
             &mut row.provider,
@@ -100,13 +122,9 @@ impl HotIndex {
         ] {
             intern(&mut self.strings, s);
         }
-        match self.trace_pos.get(&row.trace_id) {
-            Some(&i) => self.traces[i] = row,
-            None => {
-                self.trace_pos.insert(row.trace_id, self.traces.len());
-                self.traces.push(row);
-            }
-        }
+        let i = self.ordinal_for(row.trace_id);
+        row.ordinal = Some(i);
+        self.traces[i as usize] = row;
     }
 
     /// Whether the index can answer this filter for traces (span-name search needs the spans).
@@ -148,7 +166,9 @@ impl HotIndex {
                 .collect()
         });
         for t in &self.traces {
-            let ok = in_window(t.start_ns, f)
+            // A placeholder (calls seen, trace row not yet) is not a trace yet.
+            let ok = t.span_count > 0
+                && in_window(t.start_ns, f)
                 && eq(&t.service, &f.service)
                 && eq(&t.user_id, &f.user)
                 && eq(&t.session_id, &f.session)

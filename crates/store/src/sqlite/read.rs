@@ -25,6 +25,7 @@ pub(super) const TRACE_COLUMNS: &str = "t.trace_id, t.name, t.service, t.start_n
 pub(super) fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
     Ok(TraceRow {
         trace_id: id16(r.get(0)?),
+        ordinal: None,
         name: sym(r.get(1)?),
         service: sym(r.get(2)?),
         start_ns: u(r.get(3)?),
@@ -56,6 +57,7 @@ pub(super) fn call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRow> {
     Ok(CallRow {
         call_id: r.get(0)?,
         trace_id: r.get::<_, Option<Vec<u8>>>(1)?.map(id16),
+        trace_ordinal: None,
         start_ns: u(r.get(2)?),
         end_ns: u(r.get(3)?),
         service: sym(r.get(4)?),
@@ -472,7 +474,12 @@ impl Store for SqliteStore {
             hot.for_each_trace(filter, visit);
             return Ok(());
         }
-        self.for_each_trace_sql(filter, visit)
+        let hot = self.hot.read().map_err(|_| StoreError::Closed)?;
+        self.for_each_trace_sql(filter, &mut |t| {
+            let mut t = t.clone();
+            t.ordinal = hot.ordinal_of(&t.trace_id);
+            visit(&t);
+        })
     }
 
     fn list_logs(&self, f: &LogFilter) -> Result<Vec<LogRecord>, StoreError> {

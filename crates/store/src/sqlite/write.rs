@@ -475,6 +475,7 @@ impl CallState {
         let u = |v: i64| u64::try_from(v).unwrap_or(0);
         CallRow {
             call_id,
+            trace_ordinal: None,
             trace_id: self
                 .trace_id
                 .as_ref()
