@@ -252,6 +252,23 @@ fn load_resource(
     }
 }
 
+/// Runs `SELECT {columns} FROM {table} WHERE …` and visits each mapped row.
+fn visit_rows<T>(
+    conn: &Connection,
+    columns_and_table: &str,
+    (cond, args): (Vec<String>, Vec<Box<dyn ToSql>>),
+    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    visit: &mut dyn FnMut(&T),
+) -> Result<(), StoreError> {
+    let sql = format!("SELECT {columns_and_table} {}", where_clause(&cond));
+    let mut stmt = conn.prepare(&sql)?;
+    let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+    for row in stmt.query_map(params.as_slice(), map)? {
+        visit(&row?);
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// The SQL answer to [`Store::for_each_call`], which the hot index must match.
     pub fn for_each_call_sql(
@@ -260,17 +277,13 @@ impl SqliteStore {
         visit: &mut dyn FnMut(&CallRow),
     ) -> Result<(), StoreError> {
         self.read(|conn| {
-            let (cond, args) = call_conditions(filter);
-            let sql = format!(
-                "SELECT {CALL_COLUMNS} FROM model_calls c {}",
-                where_clause(&cond)
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            for row in stmt.query_map(params.as_slice(), call_row)? {
-                visit(&row?);
-            }
-            Ok(())
+            visit_rows(
+                conn,
+                &format!("{CALL_COLUMNS} FROM model_calls c"),
+                call_conditions(filter),
+                call_row,
+                visit,
+            )
         })
     }
 
@@ -281,17 +294,13 @@ impl SqliteStore {
         visit: &mut dyn FnMut(&TraceRow),
     ) -> Result<(), StoreError> {
         self.read(|conn| {
-            let (cond, args) = trace_conditions(filter);
-            let sql = format!(
-                "SELECT {TRACE_COLUMNS} FROM traces t {}",
-                where_clause(&cond)
-            );
-            let mut stmt = conn.prepare(&sql)?;
-            let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-            for row in stmt.query_map(params.as_slice(), trace_row)? {
-                visit(&row?);
-            }
-            Ok(())
+            visit_rows(
+                conn,
+                &format!("{TRACE_COLUMNS} FROM traces t"),
+                trace_conditions(filter),
+                trace_row,
+                visit,
+            )
         })
     }
 }
