@@ -46,6 +46,8 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     committed: std::sync::Arc<prepare::Committed>,
     hot: std::sync::Arc<std::sync::RwLock<hot::HotIndex>>,
+    stop_checkpoints: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    checkpoints: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Returned when the write queue is full: retry later.
@@ -75,7 +77,10 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: the WAL is fsynced at every commit, so an acknowledged batch survives power loss.
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
+        // Checkpoints run on their own thread (below) so commits never wait for
+        // them; this larger limit is only the writer's fallback if that thread
+        // falls behind, which bounds the WAL at ~256 MiB.
+        conn.pragma_update(None, "wal_autocheckpoint", 65536)?;
         conn.pragma_update(None, "cache_size", -65536)?;
         schema::migrate(&mut conn)?;
         let hot = std::sync::Arc::new(std::sync::RwLock::new(hot::HotIndex::load(&conn)?));
@@ -90,6 +95,16 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let committed = std::sync::Arc::new(prepare::Committed::default());
         let published = committed.clone();
+        let checkpointer = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let stop_checkpoints = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = stop_checkpoints.clone();
+        let checkpoints = std::thread::Builder::new()
+            .name("glassbox-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, &stop))
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
         let writer = std::thread::Builder::new()
             .name("glassbox-writer".into())
             .spawn(move || writer_loop(conn, rx, &published, &writer_hot))
@@ -105,6 +120,8 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             committed,
             hot,
+            stop_checkpoints,
+            checkpoints: Some(checkpoints),
         })
     }
 
@@ -165,9 +182,30 @@ impl Drop for SqliteStore {
     /// Lets the writer finish what is queued and close its connection, which
     /// checkpoints the WAL into the database file.
     fn drop(&mut self) {
+        // The background checkpointer first, so the writer's final checkpoint runs alone.
+        self.stop_checkpoints.store(true, Ordering::Relaxed);
+        if let Some(c) = self.checkpoints.take() {
+            let _ = c.join();
+        }
         self.jobs.take();
         if let Some(w) = self.writer.take() {
             let _ = w.join();
+        }
+    }
+}
+
+/// Copies committed WAL frames into the database file in the background
+/// (PASSIVE: never blocks the writer or readers), so the WAL stays short
+/// without the writer pausing for checkpoints.
+fn checkpoint_loop(conn: Connection, stop: &std::sync::atomic::AtomicBool) {
+    let mut ticks = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ticks += 1;
+        if ticks % 5 == 0
+            && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            tracing::debug!(error = %e, "background checkpoint skipped");
         }
     }
 }

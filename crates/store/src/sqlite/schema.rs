@@ -146,9 +146,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX metric_points_by_name ON metric_points (name, time_ns);
     "#,
-    // 2: filtering model calls by model without a scan.
+    // 2: listing a service's traces newest first without a scan.
     r#"
-    CREATE INDEX calls_by_model ON model_calls (model, start_ns);
+    CREATE INDEX traces_by_service ON traces (service, start_ns DESC);
     "#,
 ];
 
