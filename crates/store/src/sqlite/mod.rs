@@ -202,7 +202,7 @@ fn checkpoint_loop(conn: Connection, stop: &std::sync::atomic::AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(std::time::Duration::from_millis(50));
         ticks += 1;
-        if ticks % 5 == 0
+        if ticks.is_multiple_of(5)
             && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
         {
             tracing::debug!(error = %e, "background checkpoint skipped");
