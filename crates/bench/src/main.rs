@@ -41,7 +41,7 @@ enum Cmd {
         transport: Transport,
         #[arg(long, default_value_t = 4)]
         exporters: usize,
-        /// Keep the store here (default: a fresh temporary directory).
+        /// Keep the store here (default: a temporary directory, removed at the end).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// After ingesting, time the three API calls this many times each.
@@ -356,13 +356,13 @@ async fn ingest(
     eprintln!("generating {spans} spans…");
     let corpus = corpus::generate(spans, 42);
     let otlp_bytes: usize = corpus.requests.iter().map(Vec::len).sum();
-    let tmp;
-    let dir = match data_dir {
-        Some(d) => d,
+    // A store in a temporary directory is removed at the end; one the user named is kept.
+    let (dir, temporary) = match data_dir {
+        Some(d) => (d, false),
         None => {
-            tmp = std::env::temp_dir().join(format!("glassbox-bench-{}", std::process::id()));
+            let tmp = std::env::temp_dir().join(format!("glassbox-bench-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&tmp);
-            tmp.clone()
+            (tmp, true)
         }
     };
     let server = spawn(binary, &dir)?;
@@ -423,7 +423,7 @@ async fn ingest(
         disk as f64 / n,
         disk as f64 / (1 << 20) as f64
     );
-    if query_runs == 0 {
+    if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())
