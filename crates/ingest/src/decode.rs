@@ -20,16 +20,6 @@ pub enum Signal {
     Logs,
 }
 
-impl Signal {
-    pub fn item_name(self) -> &'static str {
-        match self {
-            Signal::Traces => "spans",
-            Signal::Metrics => "data points",
-            Signal::Logs => "log records",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Protobuf,

@@ -19,10 +19,6 @@ impl Money {
     pub fn usd(self) -> f64 {
         self.0 as f64 / Self::PICO_PER_USD as f64
     }
-
-    pub fn checked_add(self, other: Money) -> Option<Money> {
-        self.0.checked_add(other.0).map(Money)
-    }
 }
 
 /// The priced state of a model call. Unknown models are `Unpriced`, never a silent zero.

@@ -88,10 +88,6 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn is_zero(&self) -> bool {
-        self.input == 0 && self.output == 0 && self.cache_read == 0 && self.cache_write == 0
-    }
-
     /// Everything the model read, cached or not: what long-context price tiers look at.
     pub fn prompt_total(&self) -> u64 {
         self.input + self.cache_read + self.cache_write

@@ -23,10 +23,6 @@ impl Pipeline {
         Self { prices }
     }
 
-    pub fn prices(&self) -> &PriceTable {
-        &self.prices
-    }
-
     /// Fills the canonical fields of each span, in place.
     pub fn process_spans(&self, spans: &mut [Span]) {
         for span in spans {

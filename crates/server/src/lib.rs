@@ -50,18 +50,12 @@ impl Running {
             let _ = t.await;
         }
     }
-
-    /// Resolves when the server stops on its own (it should not).
-    pub async fn wait(self) {
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
 }
 
 /// Opens the store and starts both listeners.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     let prices = config.price_table()?;
+    let price_table_version = prices.version().to_owned();
     let store = Arc::new(SqliteStore::open(&config.data_dir)?);
     let pipeline = Arc::new(Pipeline::new(prices));
     let sink = Arc::new(sink::StoreSink::new(
@@ -133,7 +127,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     tracing::info!(
         "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
     );
-    tracing::info!(data_dir = %config.data_dir.display(), "store ready");
+    tracing::info!(data_dir = %config.data_dir.display(), price_table = %price_table_version, "store ready");
     Ok(Running {
         http_addr,
         grpc_addr,

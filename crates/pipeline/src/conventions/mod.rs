@@ -19,9 +19,7 @@ mod semconv;
 
 pub use attrs::Attrs;
 
-use glassbox_model::{
-    Attributes, Grouping, Message, Reporter, SpanEvent, SpanKind, Status, ToolCall,
-};
+use glassbox_model::{Grouping, Message, Reporter, SpanEvent, SpanKind, Status, ToolCall};
 
 /// What a convention sees of a span.
 pub struct SpanView<'a> {
@@ -97,10 +95,6 @@ impl Draft {
             || self.cache_read.is_some()
             || self.cache_write.is_some()
     }
-
-    pub fn has_model_info(&self) -> bool {
-        self.request_model.is_some() || self.response_model.is_some() || self.has_usage()
-    }
 }
 
 /// A family of conventions.
@@ -168,8 +162,4 @@ pub fn exception_message(events: &[SpanEvent]) -> Option<String> {
             (None, None) => "exception".to_owned(),
         }
     })
-}
-
-pub fn attributes_view(a: &Attributes) -> Attrs<'_> {
-    Attrs(a)
 }

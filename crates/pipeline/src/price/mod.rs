@@ -199,6 +199,11 @@ impl PriceTable {
         Self::from_toml(BUNDLED)
     }
 
+    /// The table's `version` (its date), logged at start-up.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
     pub fn from_toml(text: &str) -> Result<Self, PriceError> {
         let file: TableFile = toml::from_str(text)?;
         let mut table = PriceTable {
@@ -278,10 +283,6 @@ impl PriceTable {
             let _ = &e.provider;
         }
         Ok(())
-    }
-
-    pub fn version(&self) -> &str {
-        &self.version
     }
 
     /// The rates for `model` in force at `at_unix_nano`, and the id of that entry.

@@ -15,7 +15,7 @@ mod write;
 
 pub use prepare::PreparedBatch;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -38,7 +38,6 @@ struct Job {
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
-    path: PathBuf,
     /// `None` only while dropping.
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -113,7 +112,6 @@ impl SqliteStore {
                 source,
             })?;
         Ok(Self {
-            path: dir.to_path_buf(),
             jobs: Some(tx),
             writer: Some(writer),
             readers,
@@ -123,10 +121,6 @@ impl SqliteStore {
             stop_checkpoints,
             checkpoints: Some(checkpoints),
         })
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.path
     }
 
     /// Encodes a batch for the writer (JSON, content hashing, compression).
