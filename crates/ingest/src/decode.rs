@@ -81,53 +81,41 @@ impl Batch {
 }
 
 pub fn decode(signal: Signal, encoding: Encoding, body: &[u8]) -> Result<Batch, DecodeError> {
-    let mut batch =
-        match (signal, encoding) {
-            (Signal::Traces, Encoding::Protobuf) => {
-                traces(ExportTraceServiceRequest::decode(body).map_err(|source| {
-                    DecodeError::Protobuf {
-                        what: "ExportTraceServiceRequest",
-                        source,
-                    }
-                })?)
-            }
-            (Signal::Traces, Encoding::Json) => traces(serde_json::from_slice(body).map_err(
-                |source| DecodeError::Json {
-                    what: "ExportTraceServiceRequest",
-                    source,
-                },
-            )?),
-            (Signal::Logs, Encoding::Protobuf) => {
-                logs(ExportLogsServiceRequest::decode(body).map_err(|source| {
-                    DecodeError::Protobuf {
-                        what: "ExportLogsServiceRequest",
-                        source,
-                    }
-                })?)
-            }
-            (Signal::Logs, Encoding::Json) => logs(serde_json::from_slice(body).map_err(
-                |source| DecodeError::Json {
-                    what: "ExportLogsServiceRequest",
-                    source,
-                },
-            )?),
-            (Signal::Metrics, Encoding::Protobuf) => {
-                metrics(ExportMetricsServiceRequest::decode(body).map_err(|source| {
-                    DecodeError::Protobuf {
-                        what: "ExportMetricsServiceRequest",
-                        source,
-                    }
-                })?)
-            }
-            (Signal::Metrics, Encoding::Json) => metrics(serde_json::from_slice(body).map_err(
-                |source| DecodeError::Json {
-                    what: "ExportMetricsServiceRequest",
-                    source,
-                },
-            )?),
-        };
+    let mut batch = match signal {
+        Signal::Traces => traces(parse(encoding, body, "ExportTraceServiceRequest")?),
+        Signal::Logs => logs(parse(encoding, body, "ExportLogsServiceRequest")?),
+        Signal::Metrics => metrics(parse(encoding, body, "ExportMetricsServiceRequest")?),
+    };
     batch.body_bytes = body.len();
     Ok(batch)
+}
+
+/// One OTLP request message from protobuf or OTLP/JSON.
+fn parse<T: Message + Default + serde::de::DeserializeOwned>(
+    encoding: Encoding,
+    body: &[u8],
+    what: &'static str,
+) -> Result<T, DecodeError> {
+    match encoding {
+        Encoding::Protobuf => {
+            T::decode(body).map_err(|source| DecodeError::Protobuf { what, source })
+        }
+        Encoding::Json => {
+            serde_json::from_slice(body).map_err(|source| DecodeError::Json { what, source })
+        }
+    }
+}
+
+/// An optional id on a log record: absent or all-zero is None; a wrong length is an error.
+fn optional_id<T>(
+    bytes: &[u8],
+    parse: fn(&[u8]) -> Result<T, glassbox_model::IdError>,
+) -> Result<Option<T>, glassbox_model::IdError> {
+    if bytes.iter().all(|b| *b == 0) {
+        Ok(None)
+    } else {
+        parse(bytes).map(Some)
+    }
 }
 
 /// OTLP AnyValue → JSON, losslessly: ints stay integers, bytes become hex.
@@ -278,27 +266,13 @@ pub fn logs(req: ExportLogsServiceRequest) -> Batch {
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
             for rec in sl.log_records {
-                // Ids are optional on logs; wrong-length ones are still an error.
-                let trace_id = if rec.trace_id.is_empty() || rec.trace_id.iter().all(|b| *b == 0) {
-                    None
-                } else {
-                    match TraceId::from_bytes(&rec.trace_id) {
-                        Ok(id) => Some(id),
-                        Err(e) => {
-                            batch.reject(format!("log record: {e}"));
-                            continue;
-                        }
-                    }
-                };
-                let span_id = if rec.span_id.is_empty() || rec.span_id.iter().all(|b| *b == 0) {
-                    None
-                } else {
-                    match SpanId::from_bytes(&rec.span_id) {
-                        Ok(id) => Some(id),
-                        Err(e) => {
-                            batch.reject(format!("log record: {e}"));
-                            continue;
-                        }
+                let ids = optional_id(&rec.trace_id, TraceId::from_bytes)
+                    .and_then(|t| Ok((t, optional_id(&rec.span_id, SpanId::from_bytes)?)));
+                let (trace_id, span_id) = match ids {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        batch.reject(format!("log record: {e}"));
+                        continue;
                     }
                 };
                 let attributes = attributes(&rec.attributes);

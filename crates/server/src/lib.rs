@@ -52,6 +52,20 @@ impl Running {
     }
 }
 
+async fn bind(
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<(TcpListener, SocketAddr), ServeError> {
+    let bound = async {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        Ok::<_, std::io::Error>((listener, local))
+    };
+    bound
+        .await
+        .map_err(|source| ServeError::Bind { what, addr, source })
+}
+
 /// Opens the store and starts both listeners.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     let prices = config.price_table()?;
@@ -67,30 +81,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         max_message_bytes: config.max_message_bytes,
     };
 
-    let http = TcpListener::bind(config.http)
-        .await
-        .map_err(|source| ServeError::Bind {
-            what: "http",
-            addr: config.http,
-            source,
-        })?;
-    let grpc = TcpListener::bind(config.grpc)
-        .await
-        .map_err(|source| ServeError::Bind {
-            what: "grpc",
-            addr: config.grpc,
-            source,
-        })?;
-    let http_addr = http.local_addr().map_err(|source| ServeError::Bind {
-        what: "http",
-        addr: config.http,
-        source,
-    })?;
-    let grpc_addr = grpc.local_addr().map_err(|source| ServeError::Bind {
-        what: "grpc",
-        addr: config.grpc,
-        source,
-    })?;
+    let (http, http_addr) = bind("http", config.http).await?;
+    let (grpc, grpc_addr) = bind("grpc", config.grpc).await?;
 
     let (stop, stopped) = watch::channel(false);
     let app = receivers::http::router(sink.clone(), limits)
