@@ -196,19 +196,15 @@ pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
 
 fn prepare_span(mut span: Span, sealer: &mut Sealer<'_>) -> PreparedSpan {
     let mut blobs = Blobs::default();
-    let mut model_call = span.model_call.clone();
-    let (input_list, output_list) = match model_call.as_mut() {
+    // Messages move into content lists; the writer needs the call's numbers only.
+    let (input_list, output_list) = match span.model_call.as_mut() {
         Some(c) => (
             content::put_messages(&std::mem::take(&mut c.input_messages), &mut blobs),
             content::put_messages(&std::mem::take(&mut c.output_messages), &mut blobs),
         ),
         None => (None, None),
     };
-    if let Some(c) = span.model_call.as_mut() {
-        // The writer needs the call's numbers, not its content.
-        c.input_messages = Vec::new();
-        c.output_messages = Vec::new();
-    }
+    let model_call = span.model_call.clone();
     let detail = SpanDetail {
         attributes: content::split_attributes(&std::mem::take(&mut span.attributes), &mut blobs),
         events: std::mem::take(&mut span.events),

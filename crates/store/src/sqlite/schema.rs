@@ -118,6 +118,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX calls_by_trace ON model_calls (trace_id);
     CREATE INDEX calls_by_service_start ON model_calls (service, start_ns);
+    -- Calls no report has given an id yet (failed calls, id-less reporters): the
+    -- few a newly arriving report may have to be joined with by timing.
+    CREATE INDEX calls_unjoined ON model_calls (service, start_ns) WHERE response_id IS NULL;
 
     CREATE TABLE logs (
         id INTEGER PRIMARY KEY,

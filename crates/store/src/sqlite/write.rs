@@ -623,18 +623,27 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
     let service = r.grouping.service.as_deref();
     let start = i64_of(r.start_ns);
     let end = i64_of(r.end_ns);
+    // Had both reports an id, step 1 would have joined them: a report with an
+    // id only looks at id-less calls, which the partial index keeps few.
+    let unjoined_only = rid.is_some();
     let candidates: Vec<CallState> = match &r.parent_span_id {
         Some(parent) => tx
             .prepare_cached(&format!(
-                "SELECT {CALL_COLUMNS} FROM model_calls WHERE trace_id = ?1 AND parent_span_id = ?2"
+                "SELECT {CALL_COLUMNS} FROM model_calls WHERE trace_id = ?1 AND parent_span_id = ?2 AND (NOT ?3 OR response_id IS NULL)"
             ))?
-            .query_map(params![trace_id, parent], call_from_row)?
+            .query_map(params![trace_id, parent, unjoined_only], call_from_row)?
+            .collect::<Result<_, _>>()?,
+        None if unjoined_only => tx
+            .prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM model_calls INDEXED BY calls_unjoined WHERE response_id IS NULL AND service IS ?1 AND start_ns BETWEEN ?2 AND ?3 AND parent_span_id IS NULL AND span_id IS NOT NULL"
+            ))?
+            .query_map(params![service, start.saturating_sub(3_600_000_000_000), end], call_from_row)?
             .collect::<Result<_, _>>()?,
         None => tx
             .prepare_cached(&format!(
-                "SELECT {CALL_COLUMNS} FROM model_calls WHERE service IS ?1 AND start_ns BETWEEN ?2 AND ?3 AND parent_span_id IS NULL AND span_id IS NOT NULL"
+                "SELECT {CALL_COLUMNS} FROM model_calls WHERE service IS ?1 AND start_ns BETWEEN ?2 AND ?3 AND end_ns >= ?4 AND parent_span_id IS NULL AND span_id IS NOT NULL"
             ))?
-            .query_map(params![service, start.saturating_sub(3_600_000_000_000), end], call_from_row)?
+            .query_map(params![service, start.saturating_sub(3_600_000_000_000), end, start], call_from_row)?
             .collect::<Result<_, _>>()?,
     };
     let mine_failed = r.call.error_type.is_some() && !r.call.has_usage;
@@ -645,7 +654,6 @@ fn find_call(tx: &Connection, r: &Report<'_>) -> Result<Option<CallState>, Store
                 || (start <= c.start_ns && c.end_ns <= end);
             nests
                 && !has_scope(&c.scopes, r.scope)
-                // Had both an id, step 1 would have joined them.
                 && (c.response_id.is_none() || rid.is_none())
                 && ids_compatible(c.request_model.as_deref(), r.call.request_model.as_deref())
                 && c.failed == mine_failed
