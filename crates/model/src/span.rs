@@ -130,9 +130,8 @@ pub struct Message {
 
 /// Which kind of reporter a model-call record came from. When one call is
 /// reported several times, the numbers of the highest-ranked reporter win.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
+/// Compare with [`Reporter::rank`]; there is deliberately no `Ord`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Reporter {
     /// An instrumentation library wrapping the provider SDK.

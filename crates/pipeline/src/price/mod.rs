@@ -280,7 +280,6 @@ impl PriceTable {
             for alias in &e.aliases {
                 self.by_name.insert(canonical_model_name(alias), idx);
             }
-            let _ = &e.provider;
         }
         Ok(())
     }
