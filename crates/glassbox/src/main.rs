@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 them into one model, prices every token exactly and serves a query API — one binary, with an \
 embedded store.",
     after_help = "EXAMPLES:
+    glassbox demo                               serve a day of demo agent runs at http://127.0.0.1:4318
     glassbox serve                              store in ./glassbox-data, OTLP on :4317/:4318
     glassbox serve --data-dir /var/lib/glassbox --http 0.0.0.0:4318
     glassbox import ../shared/fixtures/otlp     replay captured OTLP files into a running server
@@ -29,22 +30,42 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Where the embedded store keeps its files [default: ./glassbox-data].
+    #[arg(long, env = "GLASSBOX_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// UI, query API and OTLP/HTTP listen address [default: 127.0.0.1:4318].
+    #[arg(long, env = "GLASSBOX_HTTP", value_name = "ADDR")]
+    http: Option<SocketAddr>,
+    /// OTLP/gRPC listen address [default: 127.0.0.1:4317].
+    #[arg(long, env = "GLASSBOX_GRPC", value_name = "ADDR")]
+    grpc: Option<SocketAddr>,
+    /// A glassbox.toml; flags and environment variables override it.
+    #[arg(long, env = "GLASSBOX_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server: OTLP receivers, the store and the query API.
-    Serve {
-        /// Where the embedded store keeps its files [default: ./glassbox-data].
-        #[arg(long, env = "GLASSBOX_DATA_DIR", value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// OTLP/HTTP and query API listen address [default: 127.0.0.1:4318].
-        #[arg(long, env = "GLASSBOX_HTTP", value_name = "ADDR")]
-        http: Option<SocketAddr>,
-        /// OTLP/gRPC listen address [default: 127.0.0.1:4317].
-        #[arg(long, env = "GLASSBOX_GRPC", value_name = "ADDR")]
-        grpc: Option<SocketAddr>,
-        /// A glassbox.toml; flags and environment variables override it.
-        #[arg(long, env = "GLASSBOX_CONFIG", value_name = "FILE")]
-        config: Option<PathBuf>,
+    /// Run the server: OTLP receivers, the store, the UI and the query API.
+    Serve(ServeArgs),
+    /// Load a day of synthetic Claude agent runs (three services, releases,
+    /// prompt versions, tool errors, retries, caching, a cost spike, a slow
+    /// release) through the real OTLP receiver, and keep serving the UI.
+    Demo {
+        /// Feed a server that is already running (its OTLP/HTTP endpoint)
+        /// instead of starting one.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// How many agent runs (traces) to send.
+        #[arg(long, default_value_t = 400, value_name = "N")]
+        runs: usize,
+        /// Seed for the generator: the same seed sends the same runs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        serve: ServeArgs,
     },
     /// Send OTLP files (NNNN.traces.pb, *.logs.json, …) to a running server, in name order.
     Import {
@@ -91,36 +112,81 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            data_dir,
-            http,
-            grpc,
-            config,
+        Command::Serve(args) => {
+            let running = glassbox_server::start(config(args)?).await?;
+            serve_until_interrupted(running).await
+        }
+        Command::Demo {
+            endpoint: Some(endpoint),
+            runs,
+            seed,
+            ..
+        } => demo(&endpoint, runs, seed).await,
+        Command::Demo {
+            endpoint: None,
+            runs,
+            seed,
+            serve,
         } => {
-            let mut cfg = match &config {
-                Some(path) => glassbox_server::Config::from_file(path)?,
-                None => glassbox_server::Config::default(),
-            };
-            if let Some(d) = data_dir {
-                cfg.data_dir = d;
-            }
-            if let Some(a) = http {
-                cfg.http = a;
-            }
-            if let Some(a) = grpc {
-                cfg.grpc = a;
-            }
-            let running = glassbox_server::start(cfg).await?;
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("shutting down");
-                    running.shutdown().await;
-                }
-            }
-            Ok(())
+            let running = glassbox_server::start(config(serve)?).await?;
+            let url = format!("http://{}", running.http_addr);
+            demo(&url, runs, seed).await?;
+            eprintln!(
+                "Open {url}/traces and {url}/dashboards in a browser. Ctrl-C stops the server."
+            );
+            serve_until_interrupted(running).await
         }
         Command::Import { paths, endpoint } => import(&paths, &endpoint).await,
     }
+}
+
+fn config(args: ServeArgs) -> anyhow::Result<glassbox_server::Config> {
+    let mut cfg = match &args.config {
+        Some(path) => glassbox_server::Config::from_file(path)?,
+        None => glassbox_server::Config::default(),
+    };
+    if let Some(d) = args.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(a) = args.http {
+        cfg.http = a;
+    }
+    if let Some(a) = args.grpc {
+        cfg.grpc = a;
+    }
+    Ok(cfg)
+}
+
+async fn serve_until_interrupted(running: glassbox_server::Running) -> anyhow::Result<()> {
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn demo(endpoint: &str, runs: usize, seed: u64) -> anyhow::Result<()> {
+    if runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_nanos();
+    let now = u64::try_from(now).context("the system clock is past 2554")?;
+    let workload = glassbox_demo::generate(now, runs, seed);
+    let e = &workload.expected;
+    eprintln!(
+        "demo: sending {} agent runs ({} spans, {} model calls) to {endpoint}",
+        e.traces, e.spans, e.llm_calls
+    );
+    glassbox_demo::send(endpoint, &workload, |sent, total| {
+        eprint!("\rdemo: {sent}/{total} requests accepted");
+    })
+    .await?;
+    eprintln!();
+    Ok(())
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {

@@ -9,10 +9,11 @@ mod telemetry;
 mod traces;
 
 pub use metrics::{GroupBy, LatencyOf, MetricsGroup, MetricsQuery, MetricsResponse, metrics};
-pub use params::{Params, QueryError, format_time, parse_time};
+pub use params::{Params, QueryError, decode_query_string, format_time, parse_time};
 pub use telemetry::{LogView, LogsQuery, OtelMetricQuery, OtelMetricResponse, logs, otel_metric};
 pub use traces::{
-    SpanView, TraceDetail, TraceSummary, TracesPage, TracesQuery, get_trace, list_traces, session,
+    Cursor, Order, SEARCH_BUDGET, SortBy, SpanView, TraceDetail, TraceSummary, TracesPage,
+    TracesQuery, get_trace, list_traces, session,
 };
 
 pub use glassbox_store::{Filter, Store};

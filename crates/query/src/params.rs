@@ -53,6 +53,27 @@ pub fn usd(pico: i128) -> f64 {
 /// Query-string parameters as received; each query type validates its own.
 pub type Params = std::collections::HashMap<String, String>;
 
+/// Decodes a URL query string strictly: percent-escapes must decode to UTF-8,
+/// and a parameter may appear once (no silent "last one wins").
+pub fn decode_query_string(raw: Option<&str>) -> Result<Params, QueryError> {
+    let bad = |m: String| QueryError::bad("query", format!("invalid query string: {m}"));
+    let mut out = Params::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad(format!("{s:?} does not decode to UTF-8")))
+        };
+        let (k, v) = (decode(k)?, decode(v)?);
+        if out.insert(k.clone(), v).is_some() {
+            return Err(bad(format!("parameter {k:?} given more than once")));
+        }
+    }
+    Ok(out)
+}
+
 /// The filters shared by traces and metrics, validated.
 pub fn filter_from(p: &Params) -> Result<glassbox_store::Filter, QueryError> {
     let s = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();

@@ -15,15 +15,76 @@ use crate::params::{
 pub struct TracesQuery {
     pub filter: Filter,
     pub limit: usize,
-    pub cursor: Option<TraceCursor>,
+    pub cursor: Option<Cursor>,
+    /// Only traces whose priced calls cost at least this much.
+    pub min_cost_usd: Option<f64>,
+    pub min_duration_ms: Option<f64>,
+    pub sort: SortBy,
+    pub order: Order,
 }
+
+/// What the trace list is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    StartTime,
+    Duration,
+    Cost,
+    Tokens,
+    LlmCalls,
+    Errors,
+}
+
+impl SortBy {
+    pub const ALL: [(&'static str, SortBy); 6] = [
+        ("start_time", SortBy::StartTime),
+        ("duration", SortBy::Duration),
+        ("cost", SortBy::Cost),
+        ("tokens", SortBy::Tokens),
+        ("llm_calls", SortBy::LlmCalls),
+        ("errors", SortBy::Errors),
+    ];
+    pub fn as_str(self) -> &'static str {
+        SortBy::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("start_time", |(n, _)| n)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    #[default]
+    Desc,
+    Asc,
+}
+
+/// Where the next page starts. Newest-first listings page by position in the
+/// time index (stable while data arrives); ranked and searched listings page
+/// by offset into the ranking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    Time(TraceCursor),
+    Offset(usize),
+}
+
+/// Traces whose content a search reads per page at most; the page's
+/// `next_cursor` resumes where the search stopped.
+pub const SEARCH_BUDGET: usize = 2_000;
 
 pub const MAX_LIMIT: usize = 1000;
 
 impl TracesQuery {
     pub fn from_params(p: &Params) -> Result<Self, QueryError> {
         let mut known = FILTER_PARAMS.to_vec();
-        known.extend(["limit", "cursor"]);
+        known.extend([
+            "limit",
+            "cursor",
+            "min_cost_usd",
+            "min_duration_ms",
+            "sort",
+            "order",
+        ]);
         reject_unknown(p, &known)?;
         let limit = match p.get("limit") {
             None => 50,
@@ -43,28 +104,81 @@ impl TracesQuery {
             .filter(|c| !c.is_empty())
             .map(|c| parse_cursor(c))
             .transpose()?;
+        let number = |name: &'static str| -> Result<Option<f64>, QueryError> {
+            p.get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|n| n.is_finite() && *n >= 0.0)
+                        .ok_or_else(|| QueryError::bad(name, format!("{v:?} must be a number ≥ 0")))
+                })
+                .transpose()
+        };
+        let sort = match p.get("sort").map(String::as_str) {
+            None | Some("") => SortBy::default(),
+            Some(v) => SortBy::ALL
+                .iter()
+                .find(|(n, _)| *n == v)
+                .map(|(_, s)| *s)
+                .ok_or_else(|| {
+                    QueryError::bad(
+                        "sort",
+                        format!(
+                            "{v:?} must be one of {}",
+                            SortBy::ALL.map(|(n, _)| n).join(", ")
+                        ),
+                    )
+                })?,
+        };
+        let order = match p.get("order").map(String::as_str) {
+            None | Some("") | Some("desc") => Order::Desc,
+            Some("asc") => Order::Asc,
+            Some(v) => {
+                return Err(QueryError::bad(
+                    "order",
+                    format!("{v:?} must be \"asc\" or \"desc\""),
+                ));
+            }
+        };
         Ok(Self {
             filter: filter_from(p)?,
             limit,
             cursor,
+            min_cost_usd: number("min_cost_usd")?,
+            min_duration_ms: number("min_duration_ms")?,
+            sort,
+            order,
         })
+    }
+
+    /// Newest first with no filter the time index cannot apply.
+    fn is_plain(&self) -> bool {
+        self.sort == SortBy::StartTime
+            && self.order == Order::Desc
+            && self.min_cost_usd.is_none()
+            && self.min_duration_ms.is_none()
+            && self.filter.q.is_none()
     }
 }
 
-fn parse_cursor(c: &str) -> Result<TraceCursor, QueryError> {
+fn parse_cursor(c: &str) -> Result<Cursor, QueryError> {
     let bad = || {
         QueryError::bad(
             "cursor",
             "not a cursor returned by this API (pass next_cursor back unchanged)",
         )
     };
+    if let Some(n) = c.strip_prefix('o') {
+        return n.parse().map(Cursor::Offset).map_err(|_| bad());
+    }
     let (ns, id) = c.split_once('-').ok_or_else(bad)?;
     let start_ns = ns.parse().map_err(|_| bad())?;
     let trace_id: [u8; 16] = hex::decode(id)
         .map_err(|_| bad())?
         .try_into()
         .map_err(|_| bad())?;
-    Ok(TraceCursor { start_ns, trace_id })
+    Ok(Cursor::Time(TraceCursor { start_ns, trace_id }))
 }
 
 fn cursor_of(t: &TraceRow) -> String {
@@ -185,7 +299,14 @@ fn summaries(store: &dyn Store, rows: &[TraceRow]) -> Result<Vec<TraceSummary>, 
 }
 
 pub fn list_traces(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> {
-    let rows = store.list_traces(&q.filter, q.limit + 1, q.cursor.as_ref())?;
+    if !q.is_plain() || matches!(q.cursor, Some(Cursor::Offset(_))) {
+        return ranked(store, q);
+    }
+    let after = match &q.cursor {
+        Some(Cursor::Time(c)) => Some(c),
+        _ => None,
+    };
+    let rows = store.list_traces(&q.filter, q.limit + 1, after)?;
     let has_more = rows.len() > q.limit;
     let rows = &rows[..rows.len().min(q.limit)];
     Ok(TracesPage {
@@ -196,6 +317,174 @@ pub fn list_traces(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, Que
             None
         },
     })
+}
+
+/// What ranking needs of one candidate trace.
+struct Candidate {
+    id: [u8; 16],
+    start_ns: u64,
+    duration_ns: u64,
+    pico: i128,
+    tokens: u64,
+    llm_calls: u64,
+    errors: u64,
+}
+
+/// Sorted, cost-filtered or searched listings: rank every trace the filter
+/// admits (the store's aggregate path, in memory for SQLite), then page by
+/// offset. Search reads content only for the page's worth of candidates.
+fn ranked(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> {
+    let mut filter = q.filter.clone();
+    let needle = filter.q.take().map(|n| n.to_lowercase());
+    let min_duration_ns = q.min_duration_ms.map(|ms| (ms * 1e6) as u64);
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut by_ordinal: HashMap<u32, usize> = HashMap::new();
+    let mut by_id: HashMap<[u8; 16], usize> = HashMap::new();
+    store.for_each_trace(&filter, &mut |t| {
+        let duration_ns = t.end_ns.saturating_sub(t.start_ns);
+        if min_duration_ns.is_some_and(|m| duration_ns < m) {
+            return;
+        }
+        match t.ordinal {
+            Some(o) => by_ordinal.insert(o, cands.len()),
+            None => by_id.insert(t.trace_id, cands.len()),
+        };
+        cands.push(Candidate {
+            id: t.trace_id,
+            start_ns: t.start_ns,
+            duration_ns,
+            pico: 0,
+            tokens: 0,
+            llm_calls: 0,
+            errors: t.tool_errors,
+        });
+    })?;
+    let needs_calls = q.min_cost_usd.is_some()
+        || matches!(
+            q.sort,
+            SortBy::Cost | SortBy::Tokens | SortBy::LlmCalls | SortBy::Errors
+        );
+    if needs_calls && !cands.is_empty() {
+        // A trace's cost counts all its calls, whatever the filter matched them by.
+        let window = Filter {
+            from_ns: filter.from_ns,
+            ..Filter::default()
+        };
+        store.for_each_call(&window, &mut |c| {
+            let slot = match (c.trace_ordinal, c.trace_id) {
+                (Some(o), _) => by_ordinal.get(&o),
+                (None, Some(id)) => by_id.get(&id),
+                _ => None,
+            };
+            if let Some(&i) = slot {
+                let t = &mut cands[i];
+                t.pico += i128::from(c.cost_pico.unwrap_or(0));
+                t.tokens +=
+                    c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_tokens;
+                t.llm_calls += 1;
+                t.errors += u64::from(c.failed);
+            }
+        })?;
+    }
+    if let Some(min) = q.min_cost_usd {
+        let min_pico = (min * 1e12) as i128;
+        cands.retain(|t| t.pico >= min_pico);
+    }
+    let key = |t: &Candidate| -> i128 {
+        match q.sort {
+            SortBy::StartTime => i128::from(t.start_ns),
+            SortBy::Duration => i128::from(t.duration_ns),
+            SortBy::Cost => t.pico,
+            SortBy::Tokens => i128::from(t.tokens),
+            SortBy::LlmCalls => i128::from(t.llm_calls),
+            SortBy::Errors => i128::from(t.errors),
+        }
+    };
+    // Ties fall back to newest first, then id, so pages never overlap.
+    cands.sort_unstable_by(|a, b| {
+        let by_key = key(a).cmp(&key(b));
+        let by_key = if q.order == Order::Desc {
+            by_key.reverse()
+        } else {
+            by_key
+        };
+        by_key
+            .then(b.start_ns.cmp(&a.start_ns))
+            .then(b.id.cmp(&a.id))
+    });
+    let offset = match q.cursor {
+        Some(Cursor::Offset(n)) => n,
+        _ => 0,
+    };
+    let mut page = Vec::with_capacity(q.limit);
+    let mut next = offset;
+    let mut searched = 0usize;
+    for t in cands.iter().skip(offset) {
+        if page.len() == q.limit || searched == SEARCH_BUDGET {
+            break;
+        }
+        next += 1;
+        let Some(row) = store.get_trace(&t.id)? else {
+            continue;
+        };
+        if let Some(n) = &needle {
+            searched += 1;
+            if !trace_mentions(store, &row, n)? {
+                continue;
+            }
+        }
+        page.push(row);
+    }
+    Ok(TracesPage {
+        traces: summaries(store, &page)?,
+        next_cursor: (next < cands.len()).then(|| format!("o{next}")),
+    })
+}
+
+/// Case-insensitive search of a trace's names, messages, tool input and
+/// output and attribute values.
+fn trace_mentions(store: &dyn Store, t: &TraceRow, needle: &str) -> Result<bool, QueryError> {
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    if t.name.as_deref().is_some_and(hit) {
+        return Ok(true);
+    }
+    fn json_hit(v: &serde_json::Value, hit: &dyn Fn(&str) -> bool) -> bool {
+        match v {
+            serde_json::Value::String(s) => hit(s),
+            serde_json::Value::Array(a) => a.iter().any(|v| json_hit(v, hit)),
+            serde_json::Value::Object(o) => o.values().any(|v| json_hit(v, hit)),
+            _ => false,
+        }
+    }
+    let message_hit = |m: &Message| {
+        m.parts.iter().any(|p| match p {
+            glassbox_model::Part::Text { text } => hit(text),
+            glassbox_model::Part::ToolCall {
+                name, arguments, ..
+            } => hit(name) || json_hit(arguments, &hit),
+            glassbox_model::Part::ToolResult { content, .. } => json_hit(content, &hit),
+            glassbox_model::Part::Other { value } => json_hit(value, &hit),
+        })
+    };
+    for s in store.trace_spans(&t.trace_id)? {
+        let span = &s.span;
+        let found = hit(&span.name)
+            || span.attributes.values().any(|v| json_hit(v, &hit))
+            || span.model_call.as_ref().is_some_and(|c| {
+                c.system_instructions.as_deref().is_some_and(hit)
+                    || c.input_messages.iter().any(message_hit)
+                    || c.output_messages.iter().any(message_hit)
+            })
+            || span.tool.as_ref().is_some_and(|tool| {
+                hit(&tool.name)
+                    || tool.arguments.as_ref().is_some_and(|a| json_hit(a, &hit))
+                    || tool.result.as_ref().is_some_and(|r| json_hit(r, &hit))
+            });
+        if found {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// One span in a trace (the API contract).

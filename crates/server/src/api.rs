@@ -72,36 +72,8 @@ impl From<QueryError> for ApiError {
     }
 }
 
-/// Decodes the query string strictly: percent-escapes must decode to UTF-8,
-/// and a parameter may appear once (no silent "last one wins").
 fn params(RawQuery(raw): Params) -> Result<HashMap<String, String>, ApiError> {
-    let bad = |m: String| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            format!("invalid query string: {m}"),
-        )
-    };
-    let mut out = HashMap::new();
-    for pair in raw
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| bad(format!("{s:?} does not decode to UTF-8")))
-        };
-        let (k, v) = (decode(k)?, decode(v)?);
-        if out.insert(k.clone(), v).is_some() {
-            return Err(bad(format!("parameter {k:?} given more than once")));
-        }
-    }
-    Ok(out)
+    Ok(query::decode_query_string(raw.as_deref())?)
 }
 
 /// Runs a blocking query on the blocking pool.

@@ -87,6 +87,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let (stop, stopped) = watch::channel(false);
     let app = receivers::http::router(sink.clone(), limits)
         .merge(api::router(store.clone()))
+        .merge(glassbox_ui::router(store.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let mut http_stop = stopped.clone();
     let http_task = tokio::spawn(async move {
@@ -114,7 +115,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         }
     });
     tracing::info!(
-        "OTLP/HTTP and API on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+        "UI, API and OTLP/HTTP on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
     );
     tracing::info!(
         "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
