@@ -21,6 +21,7 @@ pub fn page(title: &str, nav: Nav, body: Markup) -> Markup {
                 title { (title) " · Glassbox" }
                 // Set the theme before first paint so a dark page never flashes light.
                 script { (PreEscaped("try{var t=localStorage.getItem('glassbox-theme');if(t)document.documentElement.dataset.theme=t}catch(e){}")) }
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/assets/app.css";
                 script src="/assets/app.js" defer {}
             }
