@@ -203,3 +203,79 @@ pub fn generate(n_spans: usize, seed: u64) -> Corpus {
         trace_ids,
     }
 }
+
+/// One agent run of `n_spans` spans (a root, then alternating model and tool
+/// calls), as one OTLP/protobuf request: the UI's worst realistic trace.
+pub fn big_trace(n_spans: usize, seed: u64) -> (String, Vec<u8>) {
+    let mut rng = Rng(seed | 1);
+    let trace_id: Vec<u8> = (0..16).map(|_| (rng.next() & 0xff) as u8).collect();
+    let root_id = rng.next().to_be_bytes().to_vec();
+    let start = BASE_NS + 10 * 86_400_000_000_000;
+    let mut spans = vec![Span {
+        trace_id: trace_id.clone(),
+        span_id: root_id.clone(),
+        name: "invoke_agent long-task".into(),
+        kind: 1,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + n_spans as u64 * 100_000_000,
+        attributes: vec![s("gen_ai.operation.name", "invoke_agent")],
+        ..Default::default()
+    }];
+    for n in 1..n_spans as u64 {
+        let t = start + n * 100_000_000;
+        let attributes = if n % 2 == 1 {
+            let question = sentence(&mut rng, 400);
+            let answer = sentence(&mut rng, 300);
+            vec![
+                s("gen_ai.operation.name", "chat"),
+                s("gen_ai.provider.name", "anthropic"),
+                s("gen_ai.request.model", "claude-sonnet-4-6"),
+                s("gen_ai.response.model", "claude-sonnet-4-6"),
+                i("gen_ai.usage.input_tokens", rng.range(500, 5000) as i64),
+                i("gen_ai.usage.output_tokens", rng.range(40, 400) as i64),
+                s("gen_ai.input.messages", serde_json::json!([{"role": "user", "parts": [{"type": "text", "content": question}]}]).to_string()),
+                s("gen_ai.output.messages", serde_json::json!([{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]).to_string()),
+            ]
+        } else {
+            vec![
+                s("gen_ai.operation.name", "execute_tool"),
+                s("gen_ai.tool.name", "read_file"),
+                s(
+                    "gen_ai.tool.call.arguments",
+                    format!("{{\"path\":\"src/{n}.rs\"}}"),
+                ),
+                s("gen_ai.tool.call.result", sentence(&mut rng, 500)),
+            ]
+        };
+        spans.push(Span {
+            trace_id: trace_id.clone(),
+            span_id: rng.next().to_be_bytes().to_vec(),
+            parent_span_id: root_id.clone(),
+            name: if n % 2 == 1 {
+                "chat claude-sonnet-4-6".into()
+            } else {
+                "execute_tool read_file".into()
+            },
+            kind: if n % 2 == 1 { 3 } else { 1 },
+            start_time_unix_nano: t,
+            end_time_unix_nano: t + 90_000_000,
+            attributes,
+            ..Default::default()
+        });
+    }
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![s("service.name", "long-agent")],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let hex = trace_id.iter().map(|b| format!("{b:02x}")).collect();
+    (hex, req.encode_to_vec())
+}

@@ -57,6 +57,15 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Time the UI's pages against an existing store, after adding one 2,000-span trace.
+    Ui {
+        #[arg(long, default_value = "target/release/glassbox")]
+        binary: PathBuf,
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Write the corpus as OTLP/protobuf files (for feeding a peer).
     Corpus {
         #[arg(long, default_value_t = 10_000)]
@@ -101,6 +110,16 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_default()
                 .to_owned();
             let result = time_api_calls(&server, &trace, runs).await;
+            stop(server);
+            result
+        }),
+        Cmd::Ui {
+            binary,
+            data_dir,
+            runs,
+        } => rt.block_on(async {
+            let server = spawn(&binary, &data_dir)?;
+            let result = time_ui_pages(&server, runs).await;
             stop(server);
             result
         }),
@@ -332,6 +351,58 @@ async fn time_api_calls(server: &Server, trace_id: &str, runs: usize) -> anyhow:
     ] {
         let (p50, max, bytes) = time_get(&client, &format!("{}{path}", server.http), runs).await?;
         println!("GET {label:<30} median {p50:>8.2} ms   max {max:>8.2} ms   ({bytes} bytes)");
+    }
+    Ok(())
+}
+
+/// Server-side render time of the UI's pages, seen from a client on loopback.
+async fn time_ui_pages(server: &Server, runs: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let (big, body) = corpus::big_trace(2000, 7);
+    let r = client
+        .post(format!("{}/v1/traces", server.http))
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("storing the 2,000-span trace: {}", r.status());
+    }
+    let traces: serde_json::Value = client
+        .get(format!("{}/api/v1/metrics", server.http))
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!(
+        "store: {} spans in {} traces",
+        traces["total"]["spans"], traces["total"]["traces"]
+    );
+    for (label, path) in [
+        ("trace list (50 newest)", "/traces".to_owned()),
+        (
+            "trace list, model filter",
+            "/traces?model=claude-opus-4-6".to_owned(),
+        ),
+        ("trace list, sorted by cost", "/traces?sort=cost".to_owned()),
+        ("2,000-span trace", format!("/traces/{big}")),
+        ("span panel (fragment)", {
+            let t: serde_json::Value = client
+                .get(format!("{}/api/v1/traces/{big}", server.http))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let span = t["spans"][1]["span_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            format!("/traces/{big}/spans/{span}")
+        }),
+        ("dashboards", "/dashboards".to_owned()),
+    ] {
+        let (p50, max, bytes) = time_get(&client, &format!("{}{path}", server.http), runs).await?;
+        println!("GET {label:<28} median {p50:>8.2} ms   max {max:>8.2} ms   ({bytes} bytes)");
     }
     Ok(())
 }

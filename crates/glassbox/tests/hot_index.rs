@@ -66,6 +66,32 @@ fn filters() -> Vec<Filter> {
 }
 
 fn compare(store: &SqliteStore) {
+    // The filter menus' values are every model and service the rows carry.
+    let (mut models, mut services) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    store
+        .for_each_call_sql(&Filter::default(), &mut |c| {
+            models.extend(c.model.as_deref().map(str::to_owned));
+            services.extend(c.service.as_deref().map(str::to_owned));
+        })
+        .unwrap();
+    store
+        .for_each_trace_sql(&Filter::default(), &mut |t| {
+            services.extend(t.service.as_deref().map(str::to_owned));
+        })
+        .unwrap();
+    assert!(models.len() > 3, "{models:?}");
+    let known = |d| store.known_values(d).unwrap();
+    assert_eq!(
+        known(glassbox_store::Dimension::Model),
+        models.into_iter().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        known(glassbox_store::Dimension::Service),
+        services.into_iter().collect::<Vec<_>>()
+    );
     for f in filters() {
         let (mut hot, mut sql) = (Vec::new(), Vec::new());
         store

@@ -16,4 +16,4 @@ pub use traces::{
     TracesQuery, get_trace, list_traces, session,
 };
 
-pub use glassbox_store::{Filter, Store};
+pub use glassbox_store::{Dimension, Filter, Store};

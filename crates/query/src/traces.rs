@@ -338,7 +338,10 @@ fn ranked(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> 
     let needle = filter.q.take().map(|n| n.to_lowercase());
     let min_duration_ns = q.min_duration_ms.map(|ms| (ms * 1e6) as u64);
     let mut cands: Vec<Candidate> = Vec::new();
-    let mut by_ordinal: HashMap<u32, usize> = HashMap::new();
+    // Candidate slot by the store's dense ordinal (an array, not a hash:
+    // ranking visits every call), or by id where a store has no ordinals.
+    const NONE: u32 = u32::MAX;
+    let mut by_ordinal: Vec<u32> = Vec::new();
     let mut by_id: HashMap<[u8; 16], usize> = HashMap::new();
     store.for_each_trace(&filter, &mut |t| {
         let duration_ns = t.end_ns.saturating_sub(t.start_ns);
@@ -346,9 +349,17 @@ fn ranked(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> 
             return;
         }
         match t.ordinal {
-            Some(o) => by_ordinal.insert(o, cands.len()),
-            None => by_id.insert(t.trace_id, cands.len()),
-        };
+            Some(o) => {
+                let o = o as usize;
+                if by_ordinal.len() <= o {
+                    by_ordinal.resize(o + 1, NONE);
+                }
+                by_ordinal[o] = u32::try_from(cands.len()).unwrap_or(NONE);
+            }
+            None => {
+                by_id.insert(t.trace_id, cands.len());
+            }
+        }
         cands.push(Candidate {
             id: t.trace_id,
             start_ns: t.start_ns,
@@ -372,11 +383,14 @@ fn ranked(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> 
         };
         store.for_each_call(&window, &mut |c| {
             let slot = match (c.trace_ordinal, c.trace_id) {
-                (Some(o), _) => by_ordinal.get(&o),
-                (None, Some(id)) => by_id.get(&id),
+                (Some(o), _) => by_ordinal
+                    .get(o as usize)
+                    .filter(|&&i| i != NONE)
+                    .map(|&i| i as usize),
+                (None, Some(id)) => by_id.get(&id).copied(),
                 _ => None,
             };
-            if let Some(&i) = slot {
+            if let Some(i) = slot {
                 let t = &mut cands[i];
                 t.pico += i128::from(c.cost_pico.unwrap_or(0));
                 t.tokens +=

@@ -89,4 +89,13 @@ pub trait Store: Send + Sync + 'static {
         from_ns: Option<u64>,
         to_ns: Option<u64>,
     ) -> Result<Vec<MetricPoint>, StoreError>;
+    /// Every value seen for a dimension, sorted (for filter menus).
+    fn known_values(&self, dimension: Dimension) -> Result<Vec<String>, StoreError>;
+}
+
+/// A dimension whose values a UI offers as choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Model,
+    Service,
 }

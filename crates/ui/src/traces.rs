@@ -1,7 +1,7 @@
 //! `/traces`: the trace list with filters, search, sorting and paging.
 
 use glassbox_query::{
-    self as query, GroupBy, MetricsQuery, Order, Params, SortBy, Store, TraceSummary, TracesQuery,
+    self as query, Dimension, Order, Params, QueryError, SortBy, Store, TraceSummary, TracesQuery,
 };
 use maud::{Markup, html};
 
@@ -41,8 +41,12 @@ pub fn render(store: &dyn Store, p: &Params) -> Result<Markup, PageError> {
     layout::apply_range(&mut api)?;
     let q = TracesQuery::from_params(&api)?;
     let page = query::list_traces(store, &q)?;
-    let services = known(store, GroupBy::Service)?;
-    let models = known(store, GroupBy::Model)?;
+    let services = store
+        .known_values(Dimension::Service)
+        .map_err(QueryError::from)?;
+    let models = store
+        .known_values(Dimension::Model)
+        .map_err(QueryError::from)?;
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
     let filtered = STATE.iter().any(|k| {
         !matches!(*k, "sort" | "order" | "limit") && !get(k).is_empty() && get(k) != "all"
@@ -165,17 +169,4 @@ fn row(t: &TraceSummary) -> Markup {
 
 pub fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-/// Values seen for a dimension, for the filter menus.
-fn known(store: &dyn Store, by: GroupBy) -> Result<Vec<String>, PageError> {
-    let q = MetricsQuery {
-        group_by: Some(by),
-        ..MetricsQuery::default()
-    };
-    Ok(query::metrics(store, &q)?
-        .groups
-        .into_iter()
-        .filter_map(|g| g.key)
-        .collect())
 }

@@ -5,7 +5,7 @@
 //!
 //! Cost: about 150 bytes per model call and per trace (strings are interned).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::Connection;
 
@@ -18,6 +18,8 @@ pub struct HotIndex {
     traces: Vec<TraceRow>,
     trace_pos: HashMap<[u8; 16], usize>,
     strings: HashSet<Sym>,
+    models: BTreeSet<Sym>,
+    services: BTreeSet<Sym>,
 }
 
 fn intern(strings: &mut HashSet<Sym>, s: &mut Option<Sym>) {
@@ -28,6 +30,14 @@ fn intern(strings: &mut HashSet<Sym>, s: &mut Option<Sym>) {
                 strings.insert(v.clone());
             }
         }
+    }
+}
+
+fn remember(set: &mut BTreeSet<Sym>, value: &Option<Sym>) {
+    if let Some(v) = value
+        && !set.contains(v)
+    {
+        set.insert(v.clone());
     }
 }
 
@@ -82,6 +92,14 @@ impl HotIndex {
         u32::try_from(i).unwrap_or(u32::MAX)
     }
 
+    pub fn known_values(&self, dimension: crate::Dimension) -> Vec<String> {
+        let set = match dimension {
+            crate::Dimension::Model => &self.models,
+            crate::Dimension::Service => &self.services,
+        };
+        set.iter().map(|s| s.to_string()).collect()
+    }
+
     pub fn ordinal_of(&self, trace_id: &[u8; 16]) -> Option<u32> {
         self.trace_pos
             .get(trace_id)
@@ -101,6 +119,8 @@ impl HotIndex {
         ] {
             intern(&mut self.strings, s);
         }
+        remember(&mut self.models, &row.model);
+        remember(&mut self.services, &row.service);
         match self.call_pos.get(&row.call_id) {
             Some(&i) => self.calls[i] = row,
             None => {
@@ -122,6 +142,7 @@ impl HotIndex {
         ] {
             intern(&mut self.strings, s);
         }
+        remember(&mut self.services, &row.service);
         let i = self.ordinal_for(row.trace_id);
         row.ordinal = Some(i);
         self.traces[i as usize] = row;

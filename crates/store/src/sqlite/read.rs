@@ -473,6 +473,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn known_values(&self, dimension: crate::Dimension) -> Result<Vec<String>, StoreError> {
+        let hot = self.hot.read().map_err(|_| StoreError::Closed)?;
+        Ok(hot.known_values(dimension))
+    }
+
     fn for_each_trace(
         &self,
         filter: &Filter,
