@@ -246,6 +246,7 @@ fn panel(t: &TraceDetail, s: &SpanView) -> Markup {
                 @if let (Some(r), Some(m)) = (&s.request_model, &s.model) { @if r != m { div { dt { "Requested model" } dd { (r) } } } }
                 @if let Some(v) = &s.provider { div { dt { "Provider" } dd { (v) } } }
                 @if !s.finish_reasons.is_empty() { div { dt { "Finish reason" } dd { (s.finish_reasons.join(", ")) } } }
+                @for (k, v) in parameters(s) { div.param { dt { (k) } dd { (v) } } }
             }
             @if s.input_tokens.is_some() || s.cost_usd.is_some() || s.unpriced_reason.is_some() {
                 section {
@@ -312,6 +313,38 @@ fn panel(t: &TraceDetail, s: &SpanView) -> Markup {
             }
         }
     }
+}
+
+/// Request parameters (temperature, max tokens, …) as the reporter named them.
+fn parameters(s: &SpanView) -> Vec<(String, String)> {
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut out: Vec<(String, String)> = s
+        .attributes
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k
+                .strip_prefix("gen_ai.request.")
+                .filter(|n| *n != "model")?;
+            Some((name.replace('_', " "), scalar(v)?))
+        })
+        .collect();
+    // OpenInference keeps them as one JSON object.
+    if let Some(serde_json::Value::String(json)) = s.attributes.get("llm.invocation_parameters")
+        && let Ok(serde_json::Value::Object(params)) = serde_json::from_str(json)
+    {
+        out.extend(
+            params
+                .iter()
+                .filter(|(k, _)| *k != "model")
+                .filter_map(|(k, v)| Some((k.replace('_', " "), scalar(v)?))),
+        );
+    }
+    out
 }
 
 fn message(m: &Message, output: bool) -> Markup {
