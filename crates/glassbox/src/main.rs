@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+mod audit;
+
 #[derive(Parser)]
 #[command(
     name = "glassbox",
@@ -67,6 +69,9 @@ enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Verify the tamper-evident audit trail, export it for auditors.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Send OTLP files (NNNN.traces.pb, *.logs.json, …) to a running server, in name order.
     Import {
         /// Files or directories (searched recursively).
@@ -91,6 +96,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Offline and synchronous, with exit codes of its own (0 intact, 1 tampered, 2 unverifiable).
+    if let Command::Audit(cmd) = cli.command {
+        return match audit::run(cmd) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -137,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until_interrupted(running).await
         }
         Command::Import { paths, endpoint } => import(&paths, &endpoint).await,
+        Command::Audit(_) => unreachable!("handled before the runtime starts"),
     }
 }
 

@@ -176,4 +176,15 @@ async fn acknowledged_spans_survive_kill_9() {
         acked.len(),
         acked.len() * SPANS_PER_TRACE
     );
+    // The audit trail commits with the data, so a crash leaves it intact too.
+    let verified = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "audit trail after kill -9: {}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
 }

@@ -6,6 +6,7 @@
 //! exporters share one fsync. Readers use their own connections and never
 //! block the writer.
 
+pub mod audit;
 mod content;
 mod hot;
 mod prepare;
@@ -82,6 +83,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 65536)?;
         conn.pragma_update(None, "cache_size", -65536)?;
         schema::migrate(&mut conn)?;
+        let auditor = audit::Auditor::open(&mut conn, dir)?;
         let hot = std::sync::Arc::new(std::sync::RwLock::new(hot::HotIndex::load(&conn)?));
         let writer_hot = hot.clone();
         let readers = (0..READERS)
@@ -106,7 +108,7 @@ impl SqliteStore {
             })?;
         let writer = std::thread::Builder::new()
             .name("glassbox-writer".into())
-            .spawn(move || writer_loop(conn, rx, &published, &writer_hot))
+            .spawn(move || writer_loop(conn, rx, &published, &writer_hot, auditor))
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
@@ -209,6 +211,7 @@ fn writer_loop(
     mut rx: mpsc::Receiver<Job>,
     committed: &prepare::Committed,
     hot: &std::sync::RwLock<hot::HotIndex>,
+    mut auditor: audit::Auditor,
 ) {
     let mut seen = write::SeenHashes::default();
     while let Some(first) = rx.blocking_recv() {
@@ -223,7 +226,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let (results, changes) = commit_group(&mut conn, &jobs, &mut seen);
+        let (results, changes) = commit_group(&mut conn, &jobs, &mut seen, &mut auditor);
         committed.extend(seen.committed());
         // Readers see the new rows only once they are durable.
         if let Ok(mut hot) = hot.write() {
@@ -238,6 +241,9 @@ fn writer_loop(
             let _ = job.done.send(result);
         }
     }
+    if let Err(e) = auditor.checkpoint(&conn) {
+        tracing::warn!(error = %e, "could not sign the final audit checkpoint");
+    }
     // Fold the WAL into the database so a stopped store is one compact file.
     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
         tracing::warn!(error = %e, "final checkpoint failed; the WAL will be replayed at next start");
@@ -251,12 +257,14 @@ fn commit_group(
     conn: &mut Connection,
     jobs: &[Job],
     seen: &mut write::SeenHashes,
+    auditor: &mut audit::Auditor,
 ) -> (Vec<Result<(), StoreError>>, write::Changes) {
     let mut attempt = || -> Result<(Vec<Result<(), StoreError>>, write::Changes), StoreError> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(jobs.len());
         let mut changes = write::Changes::default();
         for job in jobs {
+            let tally_before = seen.tally;
             let sp = tx.savepoint()?;
             let mut job_changes = write::Changes::default();
             match write::apply(&sp, &job.batch, seen, &mut job_changes) {
@@ -270,11 +278,21 @@ fn commit_group(
                     tracing::warn!(error = %e, "batch failed and was rolled back");
                     drop(sp);
                     seen.rolled_back();
+                    seen.tally = tally_before;
                     results.push(Err(e));
                 }
             }
         }
+        // The entry commits with the data it covers, or not at all.
+        let accepted = results.iter().filter(|r| r.is_ok()).count();
+        let entry = auditor.append(
+            &tx,
+            "ingest",
+            &seen.take_tally(),
+            serde_json::json!({"batches": accepted}),
+        )?;
         tx.commit()?;
+        auditor.apply(entry);
         Ok((results, changes))
     };
     match attempt() {
@@ -282,6 +300,7 @@ fn commit_group(
         Err(e) => {
             // Hashes remembered from the rolled-back transaction are not on disk.
             seen.rolled_back();
+            seen.take_tally();
             tracing::error!(error = %e, "commit failed; {} batches refused", jobs.len());
             let results = jobs
                 .iter()

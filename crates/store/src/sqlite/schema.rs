@@ -153,6 +153,49 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX traces_by_service ON traces (service, start_ns DESC);
     "#,
+    // 3: the tamper-evident audit trail (see sqlite/audit.rs). Entries cover
+    // span rows by id, so spans get an explicit INTEGER PRIMARY KEY: VACUUM
+    // may renumber an implicit rowid, which would break every digest.
+    r#"
+    CREATE TABLE spans_v3 (
+        id INTEGER PRIMARY KEY,
+        trace_id BLOB NOT NULL,
+        span_id BLOB NOT NULL,
+        parent_span_id BLOB,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        tool_name TEXT,
+        tool_failed INTEGER NOT NULL DEFAULT 0,
+        call_id INTEGER,
+        resource_hash BLOB,
+        chunk_id INTEGER NOT NULL,
+        chunk_index INTEGER NOT NULL
+    );
+    INSERT INTO spans_v3 SELECT rowid, * FROM spans ORDER BY rowid;
+    DROP TABLE spans;
+    ALTER TABLE spans_v3 RENAME TO spans;
+    CREATE UNIQUE INDEX spans_by_id ON spans (trace_id, span_id);
+    CREATE INDEX spans_by_parent ON spans (trace_id, parent_span_id);
+
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        time_ns INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        time_ns INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        signature BLOB NOT NULL
+    );
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use glassbox_model::{
     Attributes, Cost, Grouping, ModelCall, SpanEvent, SpanKind, StatusCode, ToolCall,
 };
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -55,9 +56,16 @@ pub struct MetricDetail {
 pub struct SeenHashes {
     seen: HashSet<[u8; 16]>,
     pending: Vec<[u8; 16]>,
+    /// Content rows this transaction inserted (for the audit entry).
+    pub tally: super::audit::ContentTally,
 }
 
 impl SeenHashes {
+    /// What this transaction added to the content tables, for its audit entry.
+    pub fn take_tally(&mut self) -> super::audit::ContentTally {
+        std::mem::take(&mut self.tally)
+    }
+
     const MAX: usize = 500_000;
 
     fn first_time(&mut self, h: &[u8; 16]) -> bool {
@@ -136,8 +144,13 @@ fn put_resource(tx: &Connection, r: &Resource, seen: &mut SeenHashes) -> Result<
     if let Some(data) = &r.data
         && seen.first_time(&r.hash)
     {
-        tx.prepare_cached("INSERT OR IGNORE INTO resources (hash, json) VALUES (?1, ?2)")?
+        let added = tx
+            .prepare_cached("INSERT OR IGNORE INTO resources (hash, json) VALUES (?1, ?2)")?
             .execute(params![&r.hash[..], data])?;
+        if added == 1 {
+            seen.tally
+                .add_row(0, &[ValueRef::Blob(&r.hash[..]), ValueRef::Blob(data)]);
+        }
     }
     Ok(())
 }
@@ -155,18 +168,42 @@ fn put_content(
             ));
         };
         if seen.first_time(h) {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO blobs (hash, chunk_id, chunk_index) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![&h[..], chunk_id, index])?;
+            let added = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO blobs (hash, chunk_id, chunk_index) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![&h[..], chunk_id, index])?;
+            if added == 1 {
+                let index = i64::from(*index);
+                seen.tally.add_row(
+                    1,
+                    &[
+                        ValueRef::Blob(&h[..]),
+                        ValueRef::Integer(chunk_id),
+                        ValueRef::Integer(index),
+                    ],
+                );
+            }
         }
     }
     for (cell, prev, elem) in &content.cells {
         if seen.first_time(cell) {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO list_cells (hash, prev, elem) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![&cell[..], prev.as_ref().map(|p| &p[..]), &elem[..]])?;
+            let added = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO list_cells (hash, prev, elem) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![&cell[..], prev.as_ref().map(|p| &p[..]), &elem[..]])?;
+            if added == 1 {
+                seen.tally.add_row(
+                    2,
+                    &[
+                        ValueRef::Blob(&cell[..]),
+                        prev.as_ref()
+                            .map_or(ValueRef::Null, |p| ValueRef::Blob(&p[..])),
+                        ValueRef::Blob(&elem[..]),
+                    ],
+                );
+            }
         }
     }
     Ok(())
