@@ -21,7 +21,7 @@ embedded store.",
     after_help = "EXAMPLES:
     glassbox demo                               serve a day of demo agent runs at http://127.0.0.1:4318
     glassbox serve                              store in ./glassbox-data, OTLP on :4317/:4318
-    glassbox serve --data-dir /var/lib/glassbox --http 0.0.0.0:4318
+    glassbox serve --data-dir /var/lib/glassbox --tls-cert cert.pem --tls-key key.pem --tls-client-ca ca.pem --http 0.0.0.0:4318
     glassbox import ../shared/fixtures/otlp     replay captured OTLP files into a running server
 
 Point an agent at it:
@@ -46,6 +46,23 @@ struct ServeArgs {
     /// A glassbox.toml; flags and environment variables override it.
     #[arg(long, env = "GLASSBOX_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Serve both listeners over TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "GLASSBOX_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, RSA or EC) of --tls-cert.
+    #[arg(long, env = "GLASSBOX_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: require client certificates signed by this PEM CA on both listeners.
+    #[arg(long, env = "GLASSBOX_TLS_CLIENT_CA", value_name = "FILE")]
+    tls_client_ca: Option<PathBuf>,
+    /// Allow listening on a non-loopback address without authentication (e.g. behind an
+    /// authenticating proxy): anyone who can reach the port can read all telemetry.
+    #[arg(
+        long,
+        env = "GLASSBOX_INSECURE_LISTEN",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    insecure_listen: bool,
 }
 
 #[derive(Subcommand)]
@@ -169,6 +186,18 @@ fn config(args: ServeArgs) -> anyhow::Result<glassbox_server::Config> {
     }
     if let Some(a) = args.grpc {
         cfg.grpc = a;
+    }
+    if let Some(f) = args.tls_cert {
+        cfg.tls.cert = Some(f);
+    }
+    if let Some(f) = args.tls_key {
+        cfg.tls.key = Some(f);
+    }
+    if let Some(f) = args.tls_client_ca {
+        cfg.tls.client_ca = Some(f);
+    }
+    if args.insecure_listen {
+        cfg.insecure_listen = true;
     }
     Ok(cfg)
 }

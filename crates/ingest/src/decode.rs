@@ -242,6 +242,7 @@ pub fn traces(req: ExportTraceServiceRequest) -> Batch {
                     model_call: None,
                     tool: None,
                     tool_failed: false,
+                    redactions: Default::default(),
                 });
             }
         }
@@ -302,6 +303,7 @@ pub fn logs(req: ExportLogsServiceRequest) -> Batch {
                     attributes,
                     grouping: grouping.clone(),
                     model_call: None,
+                    redactions: Default::default(),
                 });
             }
         }

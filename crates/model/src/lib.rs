@@ -13,7 +13,7 @@ mod telemetry;
 pub use ids::{IdError, SpanId, TraceId};
 pub use money::{Cost, Money};
 pub use span::{
-    Attributes, Grouping, Message, ModelCall, Part, Reporter, Span, SpanEvent, SpanKind, Status,
-    StatusCode, Tokens, ToolCall,
+    Attributes, Grouping, Message, ModelCall, Part, Redactions, Reporter, Span, SpanEvent,
+    SpanKind, Status, StatusCode, Tokens, ToolCall,
 };
 pub use telemetry::{LogRecord, MetricPoint, MetricPointValue, Temporality};

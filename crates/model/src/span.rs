@@ -298,7 +298,13 @@ pub struct Span {
     /// A tool execution that failed, reported on this span (on the tool span
     /// itself, or on a child such as Claude Code's `claude_code.tool.execution`).
     pub tool_failed: bool,
+    /// What redaction found and replaced on this span: counts by type, never values.
+    #[serde(default, skip_serializing_if = "Redactions::is_empty")]
+    pub redactions: Redactions,
 }
+
+/// Redaction findings by type label (`EMAIL`, `SECRET`, …).
+pub type Redactions = std::collections::BTreeMap<String, u32>;
 
 impl Span {
     pub fn duration_nanos(&self) -> u64 {

@@ -19,6 +19,9 @@ pub struct LogRecord {
     pub attributes: Attributes,
     pub grouping: Grouping,
     pub model_call: Option<ModelCall>,
+    /// What redaction found and replaced in this record: counts by type.
+    #[serde(default, skip_serializing_if = "crate::Redactions::is_empty")]
+    pub redactions: crate::Redactions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

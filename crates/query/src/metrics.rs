@@ -103,6 +103,8 @@ pub struct MetricsGroup {
     pub cost_usd: f64,
     pub cost_per_trace_usd: Option<f64>,
     pub unpriced_calls: u64,
+    /// Sensitive values redacted before storage (compliance events), over the group's traces.
+    pub pii_findings: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +149,7 @@ struct TraceFacts {
     span_count: u64,
     tool_calls: u64,
     tool_errors: u64,
+    pii_findings: u64,
     start_ns: u64,
     end_ns: u64,
 }
@@ -157,6 +160,7 @@ impl From<&TraceRow> for TraceFacts {
             span_count: t.span_count,
             tool_calls: t.tool_calls,
             tool_errors: t.tool_errors,
+            pii_findings: t.pii_findings,
             start_ns: t.start_ns,
             end_ns: t.end_ns,
         }
@@ -173,6 +177,7 @@ struct Acc {
     tool_calls: u64,
     failed_calls: u64,
     tool_errors: u64,
+    pii_findings: u64,
     input: u64,
     output: u64,
     cache_read: u64,
@@ -205,6 +210,7 @@ impl Acc {
         self.spans += t.span_count;
         self.tool_calls += t.tool_calls;
         self.tool_errors += t.tool_errors;
+        self.pii_findings += t.pii_findings;
         if latency {
             self.latencies_ms
                 .push(t.end_ns.saturating_sub(t.start_ns) as f64 / 1e6);
@@ -265,6 +271,7 @@ impl Acc {
             cost_usd: usd(self.pico),
             cost_per_trace_usd: (traces > 0).then(|| usd(self.pico / i128::from(traces))),
             unpriced_calls: self.unpriced,
+            pii_findings: self.pii_findings,
         }
     }
 }

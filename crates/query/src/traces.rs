@@ -212,6 +212,8 @@ pub struct TraceSummary {
     pub prompt_version: Option<String>,
     pub environment: Option<String>,
     pub models: Vec<String>,
+    /// Sensitive values redacted from this trace before storage.
+    pub pii_findings: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -245,6 +247,7 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
         prompt_version: text(&t.prompt_version),
         environment: text(&t.environment),
         models: Vec::new(),
+        pii_findings: t.pii_findings,
     };
     let mut pico: i128 = 0;
     let mut failed = 0u64;
@@ -541,6 +544,8 @@ pub struct SpanView {
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub resource: serde_json::Map<String, serde_json::Value>,
     pub events: Vec<EventView>,
+    /// What redaction replaced on this span before storage: counts by type, never values.
+    pub redactions: glassbox_model::Redactions,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -633,6 +638,7 @@ pub fn get_trace(store: &dyn Store, trace_id_hex: &str) -> Result<TraceDetail, Q
                 session_id: span.grouping.session_id.clone(),
                 user_id: span.grouping.user_id.clone(),
                 events: span.events.iter().map(EventView::from).collect(),
+                redactions: span.redactions,
                 name: span.name,
                 attributes: span.attributes,
                 resource: span.resource,

@@ -26,6 +26,10 @@ pub fn router(store: Arc<SqliteStore>) -> Router {
         .route("/api/v1/metrics", get(metrics))
         .route("/api/v1/logs", get(logs))
         .route("/api/v1/otel-metrics/{name}", get(otel_metric))
+        .route(
+            "/api/v1/admin/keys/rotate",
+            axum::routing::post(rotate_data_key),
+        )
         .fallback(not_found)
         .with_state(store)
 }
@@ -164,6 +168,23 @@ async fn otel_metric(
 ) -> Result<impl IntoResponse, ApiError> {
     let q = query::OtelMetricQuery::from_params(&name, &params(p)?)?;
     run(store, move |s| query::otel_metric(s, &q)).await
+}
+
+/// Seals new content under a fresh data key, without stopping ingestion.
+async fn rotate_data_key(State(store): State<Arc<SqliteStore>>) -> Result<Response, ApiError> {
+    match store.rotate_data_key().await {
+        Ok(()) => Ok((StatusCode::OK, Json(serde_json::json!({"rotated": true}))).into_response()),
+        Err(glassbox_store::StoreError::Key(m)) => Err(ApiError(
+            StatusCode::CONFLICT,
+            "encryption_off",
+            format!("{m}; set [encryption] master_key_file or GLASSBOX_MASTER_KEY and restart"),
+        )),
+        Err(e) => Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        )),
+    }
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

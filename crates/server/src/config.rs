@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use glassbox_pipeline::PriceTable;
 use glassbox_pipeline::price::ModelEntry;
+use glassbox_store::sqlite::vault::MasterKey;
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,11 @@ pub enum ConfigError {
     },
     #[error("price table: {0}")]
     Prices(#[from] glassbox_pipeline::PriceError),
+    #[error("master key {source_name}: {message}")]
+    MasterKey {
+        source_name: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +39,48 @@ pub struct Config {
     /// Request bytes that may wait for the store at once; beyond it, exporters get 503 + Retry-After.
     pub ingest_buffer_bytes: usize,
     pub price_overrides: Vec<ModelEntry>,
+    /// `[tls]`: serve both listeners over TLS (and require client certificates with `client_ca`).
+    pub tls: TlsConfig,
+    /// Allow listening on a non-loopback address without authentication.
+    pub insecure_listen: bool,
+    /// `[encryption]`: seal content at rest.
+    pub encryption: EncryptionConfig,
+}
+
+/// `[encryption]`. The master key itself never goes in this file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// A file holding the 64-hex-digit master key (`openssl rand -hex 32 > key`).
+    /// `GLASSBOX_MASTER_KEY` (the key itself) takes precedence.
+    pub master_key_file: Option<PathBuf>,
+    /// Master keys being rotated out: the data keys they wrap are re-wrapped
+    /// under the current one at start-up.
+    #[serde(default)]
+    pub previous_master_key_files: Vec<PathBuf>,
+}
+
+/// `[tls]`. Relative paths are relative to the working directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1/RSA or SEC1/EC).
+    pub key: Option<PathBuf>,
+    /// PEM CA certificate(s) that sign client certificates: enables mutual TLS.
+    pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: `required` (the default) or `optional`.
+    pub client_auth: Option<ClientAuth>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// Every connection must present a certificate signed by `client_ca`.
+    Required,
+    /// A certificate is verified if presented, but connections without one are accepted.
+    Optional,
 }
 
 impl Default for Config {
@@ -44,6 +92,9 @@ impl Default for Config {
             max_message_bytes: 64 * 1024 * 1024,
             ingest_buffer_bytes: 256 * 1024 * 1024,
             price_overrides: Vec::new(),
+            tls: TlsConfig::default(),
+            insecure_listen: false,
+            encryption: EncryptionConfig::default(),
         }
     }
 }
@@ -58,6 +109,9 @@ struct File {
     max_message_bytes: Option<usize>,
     ingest_buffer_bytes: Option<usize>,
     prices: Option<PricesSection>,
+    tls: Option<TlsConfig>,
+    insecure_listen: Option<bool>,
+    encryption: Option<EncryptionConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,7 +140,51 @@ impl Config {
             max_message_bytes: file.max_message_bytes.unwrap_or(d.max_message_bytes),
             ingest_buffer_bytes: file.ingest_buffer_bytes.unwrap_or(d.ingest_buffer_bytes),
             price_overrides: file.prices.map(|p| p.model).unwrap_or_default(),
+            tls: file.tls.unwrap_or_default(),
+            insecure_listen: file.insecure_listen.unwrap_or(d.insecure_listen),
+            encryption: file.encryption.unwrap_or_default(),
         })
+    }
+
+    /// The current master key (`GLASSBOX_MASTER_KEY`, else `master_key_file`)
+    /// and the previous ones, or `None` when encryption at rest is off.
+    pub fn master_keys(&self) -> Result<Option<(MasterKey, Vec<MasterKey>)>, ConfigError> {
+        let read = |path: &Path| -> Result<MasterKey, ConfigError> {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::MasterKey {
+                source_name: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            MasterKey::from_hex(&text).map_err(|message| ConfigError::MasterKey {
+                source_name: path.display().to_string(),
+                message,
+            })
+        };
+        let current = match std::env::var("GLASSBOX_MASTER_KEY") {
+            Ok(hex) => {
+                Some(
+                    MasterKey::from_hex(&hex).map_err(|message| ConfigError::MasterKey {
+                        source_name: "GLASSBOX_MASTER_KEY".into(),
+                        message,
+                    })?,
+                )
+            }
+            Err(_) => self
+                .encryption
+                .master_key_file
+                .as_deref()
+                .map(read)
+                .transpose()?,
+        };
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        let previous = self
+            .encryption
+            .previous_master_key_files
+            .iter()
+            .map(|p| read(p))
+            .collect::<Result<_, _>>()?;
+        Ok(Some((current, previous)))
     }
 
     /// The bundled price table with this config's overrides applied.
@@ -150,5 +248,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/glassbox.toml"), "{e}");
+    }
+
+    #[test]
+    fn tls_section_and_insecure_listen() {
+        let (_d, path) = write(
+            r#"
+            insecure_listen = true
+            [tls]
+            cert = "server.pem"
+            key = "server.key"
+            client_ca = "ca.pem"
+            client_auth = "optional"
+            "#,
+        );
+        let c = Config::from_file(&path).unwrap();
+        assert!(c.insecure_listen);
+        assert_eq!(
+            c.tls,
+            TlsConfig {
+                cert: Some("server.pem".into()),
+                key: Some("server.key".into()),
+                client_ca: Some("ca.pem".into()),
+                client_auth: Some(ClientAuth::Optional),
+            }
+        );
+        let d = Config::default();
+        assert!(!d.insecure_listen && !d.tls.is_enabled());
+        for bad in [
+            "[tls]\ncertificate = \"x.pem\"\n",
+            "[tls]\nclient_auth = \"sometimes\"\n",
+        ] {
+            let (_d, path) = write(bad);
+            let e = Config::from_file(&path).unwrap_err().to_string();
+            assert!(e.contains("certificate") || e.contains("sometimes"), "{e}");
+        }
     }
 }

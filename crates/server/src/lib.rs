@@ -5,18 +5,20 @@
 mod api;
 pub mod config;
 mod sink;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use glassbox_ingest::receivers::{self, ReceiverLimits};
 use glassbox_pipeline::Pipeline;
-use glassbox_store::sqlite::SqliteStore;
+use glassbox_store::sqlite::{SqliteStore, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::Config;
+pub use tls::TlsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -32,17 +34,49 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(
+        "refusing to listen on {addr} (--{what}): Glassbox has no authentication yet, so anyone who can reach \
+this address could read all stored telemetry (prompts, completions, tool inputs and outputs) and send data to it. \
+Listen on loopback instead (--{what} 127.0.0.1:{port}), require client certificates (--tls-client-ca with \
+--tls-cert and --tls-key), or accept the risk with --insecure-listen (GLASSBOX_INSECURE_LISTEN=true), e.g. behind \
+an authenticating reverse proxy", port = .addr.port()
+    )]
+    Exposed {
+        what: &'static str,
+        addr: SocketAddr,
+    },
 }
 
 /// A started server. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// Both listeners speak TLS.
+    pub tls: bool,
+    tls_reloader: Option<Arc<tls::Reloader>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
+    /// The UI, API and OTLP/HTTP base URL: `http://…` or `https://…`.
+    pub fn http_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.http_addr)
+    }
+
+    /// Re-reads the TLS certificate, key and client CA now (they are also
+    /// polled for changes). New connections use them; on error the current
+    /// ones stay. `Ok(false)`: TLS is off.
+    pub fn reload_tls(&self) -> Result<bool, ServeError> {
+        match &self.tls_reloader {
+            Some(r) => r.reload().map(|()| true).map_err(ServeError::Tls),
+            None => Ok(false),
+        }
+    }
+
     /// Stops accepting, finishes in-flight requests, and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -68,9 +102,23 @@ async fn bind(
 
 /// Opens the store and starts both listeners.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
+    let tls = tls::load(&config.tls)?;
+    check_exposure(
+        &config,
+        tls.as_ref().is_some_and(|t| t.client_cert_required),
+    )?;
     let prices = config.price_table()?;
     let price_table_version = prices.version().to_owned();
-    let store = Arc::new(SqliteStore::open(&config.data_dir)?);
+    let store = Arc::new(SqliteStore::open_with(
+        &config.data_dir,
+        match config.master_keys()? {
+            Some((master_key, previous_master_keys)) => StoreOptions {
+                master_key: Some(master_key),
+                previous_master_keys,
+            },
+            None => StoreOptions::default(),
+        },
+    )?);
     let pipeline = Arc::new(Pipeline::new(prices));
     let sink = Arc::new(sink::StoreSink::new(
         store.clone(),
@@ -89,42 +137,144 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         .merge(api::router(store.clone()))
         .merge(glassbox_ui::router(store.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http());
-    let mut http_stop = stopped.clone();
-    let http_task = tokio::spawn(async move {
-        let served = axum::serve(http, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
-    let mut grpc_stop = stopped;
+    let reloader = tls.as_ref().map(|t| tls::Reloader::new(&config.tls, t));
+    if let Some(r) = &reloader {
+        tokio::spawn(r.clone().watch(stopped.clone()));
+    }
+    let http_task = serve_http(
+        http,
+        http_addr,
+        app,
+        reloader.as_ref().map(|r| r.http.subscribe()),
+        stopped.clone(),
+    );
     let routes = receivers::grpc::routes(sink, limits);
-    let grpc_task = tokio::spawn(async move {
-        let incoming = tonic::transport::server::TcpIncoming::from(grpc);
-        let served = tonic::transport::Server::builder()
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = grpc_stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "gRPC server failed");
-        }
-    });
+    let grpc_task = serve_grpc(
+        grpc,
+        routes,
+        reloader.as_ref().map(|r| r.grpc.subscribe()),
+        stopped,
+    );
+    let (scheme, hint) = endpoint_hint(&config.tls, tls.is_some());
     tracing::info!(
-        "UI, API and OTLP/HTTP on http://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+        "UI, API and OTLP/HTTP on {scheme}://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT={scheme}://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf{hint})"
     );
     tracing::info!(
-        "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"
+        "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT={scheme}://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc{hint})"
     );
-    tracing::info!(data_dir = %config.data_dir.display(), price_table = %price_table_version, "store ready");
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        price_table = %price_table_version,
+        encrypted_at_rest = store.encrypted(),
+        "store ready"
+    );
     Ok(Running {
         http_addr,
         grpc_addr,
+        tls: tls.is_some(),
+        tls_reloader: reloader,
         stop,
         tasks: vec![http_task, grpc_task],
+    })
+}
+
+/// Without authentication, only loopback: refuse (or, with `insecure_listen`, warn about)
+/// any other address. Required client certificates are authentication.
+fn check_exposure(config: &Config, client_cert_required: bool) -> Result<(), ServeError> {
+    if client_cert_required {
+        return Ok(());
+    }
+    for (what, addr) in [("http", config.http), ("grpc", config.grpc)] {
+        if addr.ip().to_canonical().is_loopback() {
+            continue;
+        }
+        if !config.insecure_listen {
+            return Err(ServeError::Exposed { what, addr });
+        }
+        tracing::warn!(
+            "listening on {addr} (--{what}) without authentication (--insecure-listen): anyone who can reach it can read all telemetry"
+        );
+    }
+    Ok(())
+}
+
+/// The scheme, and the exporter settings TLS needs, for the startup log lines.
+fn endpoint_hint(config: &config::TlsConfig, tls: bool) -> (&'static str, String) {
+    let Some(cert) = config.cert.as_ref().filter(|_| tls) else {
+        return ("http", String::new());
+    };
+    let mut hint = format!(
+        " OTEL_EXPORTER_OTLP_CERTIFICATE=<the CA certificate that issued {}>",
+        cert.display()
+    );
+    if let Some(ca) = &config.client_ca {
+        hint.push_str(&format!(
+            " OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=<a client certificate issued by {}> OTEL_EXPORTER_OTLP_CLIENT_KEY=<its key>",
+            ca.display()
+        ));
+    }
+    ("https", hint)
+}
+
+fn serve_http(
+    listener: TcpListener,
+    local: SocketAddr,
+    app: axum::Router,
+    tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let mut stop = stopped.clone();
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    tokio::spawn(async move {
+        let served = match tls {
+            None => {
+                axum::serve(listener, app.into_make_service())
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            Some(tls) => {
+                let rx = tls::spawn_acceptor("http", listener, tls, stopped);
+                axum::serve(tls::HttpListener { rx, local }, app.into_make_service())
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    })
+}
+
+fn serve_grpc(
+    listener: TcpListener,
+    routes: tonic::service::Routes,
+    tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let mut stop = stopped.clone();
+    let shutdown = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    tokio::spawn(async move {
+        let server = tonic::transport::Server::builder().add_routes(routes);
+        let served = match tls {
+            None => {
+                let incoming = tonic::transport::server::TcpIncoming::from(listener);
+                server
+                    .serve_with_incoming_shutdown(incoming, shutdown)
+                    .await
+            }
+            Some(tls) => {
+                let rx = tls::spawn_acceptor("grpc", listener, tls, stopped);
+                server
+                    .serve_with_incoming_shutdown(tls::grpc_incoming(rx), shutdown)
+                    .await
+            }
+        };
+        if let Err(e) = served {
+            tracing::error!(error = %e, "gRPC server failed");
+        }
     })
 }

@@ -72,7 +72,8 @@ impl Sink for StoreSink {
                 })
             })
             .await
-            .map_err(|e| SinkError::Unavailable(format!("pipeline task failed: {e}")))?;
+            .map_err(|e| SinkError::Unavailable(format!("pipeline task failed: {e}")))?
+            .map_err(|e| SinkError::Unavailable(format!("could not encode the batch: {e}")))?;
             let written = self
                 .store
                 .try_write(prepared)

@@ -32,6 +32,8 @@ pub enum StoreError {
         "the database schema is version {found}, newer than this binary's {supported}; upgrade Glassbox"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    #[error("encryption key problem: {0}")]
+    Key(String),
 }
 
 /// Everything one export request contributes, written atomically.

@@ -47,6 +47,8 @@ pub struct TraceRow {
     pub release: Option<Sym>,
     pub prompt_version: Option<Sym>,
     pub environment: Option<Sym>,
+    /// Sensitive values redacted from this trace's spans before storage.
+    pub pii_findings: u64,
 }
 
 /// One deduplicated model call.

@@ -12,6 +12,7 @@ mod hot;
 mod prepare;
 mod read;
 mod schema;
+pub mod vault;
 mod write;
 
 pub use prepare::PreparedBatch;
@@ -33,8 +34,14 @@ const QUEUE_DEPTH: usize = 64;
 const READERS: usize = 4;
 
 struct Job {
-    batch: PreparedBatch,
+    work: Work,
     done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+enum Work {
+    Batch(PreparedBatch),
+    /// Start sealing new content with a fresh data key.
+    RotateDataKey,
 }
 
 /// The embedded SQLite store.
@@ -45,6 +52,7 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     committed: std::sync::Arc<prepare::Committed>,
+    vault: std::sync::Arc<vault::Vault>,
     hot: std::sync::Arc<std::sync::RwLock<hot::HotIndex>>,
     stop_checkpoints: std::sync::Arc<std::sync::atomic::AtomicBool>,
     checkpoints: Option<std::thread::JoinHandle<()>>,
@@ -62,9 +70,22 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection, StoreErr
     Ok(conn)
 }
 
+/// How to open a store beyond its directory.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Seal content at rest under this master key (see [`vault`]).
+    pub master_key: Option<vault::MasterKey>,
+    /// Master keys being rotated out: data keys they wrap are re-wrapped under `master_key`.
+    pub previous_master_keys: Vec<vault::MasterKey>,
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store in `dir`, migrating its schema.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, StoreOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Open {
             path: dir.display().to_string(),
             source,
@@ -83,7 +104,18 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 65536)?;
         conn.pragma_update(None, "cache_size", -65536)?;
         schema::migrate(&mut conn)?;
-        let auditor = audit::Auditor::open(&mut conn, dir)?;
+        let mut auditor = audit::Auditor::open(&mut conn, dir)?;
+        let vault = {
+            let tx = conn.transaction()?;
+            let (vault, events) =
+                vault::Vault::open(&tx, options.master_key, &options.previous_master_keys)?;
+            for event in events.0 {
+                let entry = auditor.append(&tx, "key", &audit::ContentTally::default(), event)?;
+                auditor.apply(entry);
+            }
+            tx.commit()?;
+            std::sync::Arc::new(vault)
+        };
         let hot = std::sync::Arc::new(std::sync::RwLock::new(hot::HotIndex::load(&conn)?));
         let writer_hot = hot.clone();
         let readers = (0..READERS)
@@ -108,7 +140,10 @@ impl SqliteStore {
             })?;
         let writer = std::thread::Builder::new()
             .name("glassbox-writer".into())
-            .spawn(move || writer_loop(conn, rx, &published, &writer_hot, auditor))
+            .spawn({
+                let vault = vault.clone();
+                move || writer_loop(conn, rx, &published, &writer_hot, auditor, &vault)
+            })
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
@@ -119,6 +154,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             committed,
+            vault,
             hot,
             stop_checkpoints,
             checkpoints: Some(checkpoints),
@@ -127,8 +163,13 @@ impl SqliteStore {
 
     /// Encodes a batch for the writer (JSON, content hashing, compression).
     /// CPU-heavy and independent of the writer: call it from any thread.
-    pub fn prepare(&self, batch: WriteBatch) -> PreparedBatch {
-        prepare::prepare(batch, &self.committed)
+    pub fn prepare(&self, batch: WriteBatch) -> Result<PreparedBatch, StoreError> {
+        prepare::prepare(batch, &self.committed, &self.vault)
+    }
+
+    /// Whether content is sealed at rest.
+    pub fn encrypted(&self) -> bool {
+        self.vault.enabled()
     }
 
     /// Queues a prepared batch and resolves once it is committed. Fails fast
@@ -140,16 +181,34 @@ impl SqliteStore {
         let jobs = self.jobs.as_ref().ok_or(QueueFull(0))?;
         let permit = jobs.try_reserve().map_err(|_| QueueFull(QUEUE_DEPTH))?;
         let (done, wait) = oneshot::channel();
-        permit.send(Job { batch, done });
+        permit.send(Job {
+            work: Work::Batch(batch),
+            done,
+        });
         Ok(async move { wait.await.unwrap_or(Err(StoreError::Closed)) })
     }
 
     /// Queues `batch`, waiting for room, and resolves once it is committed.
     pub async fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let batch = self.prepare(batch);
+        let batch = self.prepare(batch)?;
+        self.send(Work::Batch(batch)).await
+    }
+
+    /// Rotates the data key without stopping ingestion: new content is
+    /// sealed with a fresh key, old content stays readable. Audited.
+    pub async fn rotate_data_key(&self) -> Result<(), StoreError> {
+        if !self.vault.enabled() {
+            return Err(StoreError::Key(
+                "encryption at rest is not configured".into(),
+            ));
+        }
+        self.send(Work::RotateDataKey).await
+    }
+
+    async fn send(&self, work: Work) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
         let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
-        jobs.send(Job { batch, done })
+        jobs.send(Job { work, done })
             .await
             .map_err(|_| StoreError::Closed)?;
         wait.await.unwrap_or(Err(StoreError::Closed))
@@ -212,16 +271,34 @@ fn writer_loop(
     committed: &prepare::Committed,
     hot: &std::sync::RwLock<hot::HotIndex>,
     mut auditor: audit::Auditor,
+    vault: &vault::Vault,
 ) {
     let mut seen = write::SeenHashes::default();
-    while let Some(first) = rx.blocking_recv() {
-        let mut jobs = vec![first];
-        let mut items = jobs[0].batch.len();
+    let mut next = None;
+    while let Some(first) = next.take().or_else(|| rx.blocking_recv()) {
+        let Job { work, done } = first;
+        let batch = match work {
+            Work::Batch(b) => b,
+            Work::RotateDataKey => {
+                let _ = done.send(rotate_data_key(&mut conn, vault, &mut auditor));
+                continue;
+            }
+        };
+        let mut items = batch.len();
+        let mut jobs = vec![(batch, done)];
         while items < 50_000 {
             match rx.try_recv() {
-                Ok(job) => {
-                    items += job.batch.len();
-                    jobs.push(job);
+                Ok(Job {
+                    work: Work::Batch(b),
+                    done,
+                }) => {
+                    items += b.len();
+                    jobs.push((b, done));
+                }
+                // Key operations run between groups, in their own transaction.
+                Ok(other) => {
+                    next = Some(other);
+                    break;
                 }
                 Err(_) => break,
             }
@@ -237,8 +314,8 @@ fn writer_loop(
                 hot.upsert_trace(t);
             }
         }
-        for (job, result) in jobs.into_iter().zip(results) {
-            let _ = job.done.send(result);
+        for ((_, done), result) in jobs.into_iter().zip(results) {
+            let _ = done.send(result);
         }
     }
     if let Err(e) = auditor.checkpoint(&conn) {
@@ -253,9 +330,22 @@ fn writer_loop(
 
 /// One transaction for all waiting batches; each batch in its own savepoint so
 /// one bad batch does not sink the others.
+fn rotate_data_key(
+    conn: &mut Connection,
+    vault: &vault::Vault,
+    auditor: &mut audit::Auditor,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let (key, event) = vault.rotate(&tx)?;
+    let entry = auditor.append(&tx, "key", &audit::ContentTally::default(), event)?;
+    tx.commit()?;
+    auditor.apply(entry);
+    vault.activate(key)
+}
+
 fn commit_group(
     conn: &mut Connection,
-    jobs: &[Job],
+    jobs: &[(PreparedBatch, oneshot::Sender<Result<(), StoreError>>)],
     seen: &mut write::SeenHashes,
     auditor: &mut audit::Auditor,
 ) -> (Vec<Result<(), StoreError>>, write::Changes) {
@@ -263,11 +353,11 @@ fn commit_group(
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(jobs.len());
         let mut changes = write::Changes::default();
-        for job in jobs {
+        for (batch, _) in jobs {
             let tally_before = seen.tally;
             let sp = tx.savepoint()?;
             let mut job_changes = write::Changes::default();
-            match write::apply(&sp, &job.batch, seen, &mut job_changes) {
+            match write::apply(&sp, batch, seen, &mut job_changes) {
                 Ok(()) => {
                     sp.commit()?;
                     changes.calls.extend(job_changes.calls);

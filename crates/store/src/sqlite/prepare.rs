@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use glassbox_model::{Attributes, LogRecord, MetricPoint, Span};
 
 use super::content::{self, Blobs, Hash};
+use super::vault::Vault;
 use super::write::{LogDetail, MetricDetail, SpanDetail};
-use crate::WriteBatch;
+use crate::{StoreError, WriteBatch};
 
 /// Content hashes known to be committed, so preparers can skip compressing
 /// content that is already stored (the history agents resend every turn).
@@ -161,7 +162,11 @@ impl PreparedBatch {
     }
 }
 
-pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
+pub fn prepare(
+    batch: WriteBatch,
+    committed: &Committed,
+    vault: &Vault,
+) -> Result<PreparedBatch, StoreError> {
     let mut sealer = Sealer {
         committed,
         in_batch: HashSet::new(),
@@ -176,22 +181,37 @@ pub fn prepare(batch: WriteBatch, committed: &Committed) -> PreparedBatch {
     for s in &mut spans {
         details.push(&std::mem::take(&mut s.detail));
     }
-    let logs = batch
+    let mut logs: Vec<PreparedLog> = batch
         .logs
         .into_iter()
         .map(|l| prepare_log(l, &mut sealer))
         .collect();
-    PreparedBatch {
-        span_chunk: details.finish(),
-        blob_chunk: sealer.chunk.finish(),
+    let mut metrics: Vec<PreparedMetric> = batch
+        .metrics
+        .into_iter()
+        .map(|m| prepare_metric(m, committed))
+        .collect();
+    // Sealed last, after compression (ciphertext does not compress).
+    for l in &mut logs {
+        l.detail = vault.seal("logs", std::mem::take(&mut l.detail))?;
+    }
+    for m in &mut metrics {
+        m.detail = vault.seal("metric_points", std::mem::take(&mut m.detail))?;
+    }
+    Ok(PreparedBatch {
+        span_chunk: details
+            .finish()
+            .map(|c| vault.seal("span_chunks", c))
+            .transpose()?,
+        blob_chunk: sealer
+            .chunk
+            .finish()
+            .map(|c| vault.seal("blob_chunks", c))
+            .transpose()?,
         spans,
         logs,
-        metrics: batch
-            .metrics
-            .into_iter()
-            .map(|m| prepare_metric(m, committed))
-            .collect(),
-    }
+        metrics,
+    })
 }
 
 fn prepare_span(mut span: Span, sealer: &mut Sealer<'_>) -> PreparedSpan {
@@ -216,6 +236,7 @@ fn prepare_span(mut span: Span, sealer: &mut Sealer<'_>) -> PreparedSpan {
         input_list,
         output_list,
         tool: span.tool.clone(),
+        redactions: span.redactions.clone(),
     };
     // Compressed with its batch's other spans, in `prepare`.
     let detail = serde_json::to_vec(&detail).unwrap_or_default();
@@ -238,6 +259,7 @@ fn prepare_log(mut log: LogRecord, sealer: &mut Sealer<'_>) -> PreparedLog {
         attributes: content::split_attributes(&log.attributes, &mut blobs),
         grouping: log.grouping.clone(),
         model_call: log.model_call.clone(),
+        redactions: std::mem::take(&mut log.redactions),
     };
     let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
     let resource = resource(&std::mem::take(&mut log.resource), sealer.committed);

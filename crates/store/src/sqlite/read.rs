@@ -7,6 +7,7 @@ use super::SqliteStore;
 use super::content;
 use super::hot::HotIndex;
 use super::prepare::chunk_entry;
+use super::vault::Vault;
 use super::write::{LogDetail, MetricDetail, SpanDetail};
 use crate::{
     CallRow, Filter, LogFilter, Store, StoreError, StoredSpan, Sym, TraceCursor, TraceRow,
@@ -20,7 +21,7 @@ fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-pub(super) const TRACE_COLUMNS: &str = "t.trace_id, t.name, t.service, t.start_ns, t.end_ns, t.span_count, t.error_count, t.tool_calls, t.tool_errors, t.user_id, t.session_id, t.release, t.prompt_version, t.environment";
+pub(super) const TRACE_COLUMNS: &str = "t.trace_id, t.name, t.service, t.start_ns, t.end_ns, t.span_count, t.error_count, t.tool_calls, t.tool_errors, t.user_id, t.session_id, t.release, t.prompt_version, t.environment, t.pii_findings";
 
 pub(super) fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
     Ok(TraceRow {
@@ -39,6 +40,7 @@ pub(super) fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
         release: sym(r.get(11)?),
         prompt_version: sym(r.get(12)?),
         environment: sym(r.get(13)?),
+        pii_findings: u(r.get(14)?),
     })
 }
 
@@ -182,13 +184,15 @@ fn where_clause(cond: &[String]) -> String {
 /// Reads content back, inflating each chunk once per request.
 struct Fetcher<'c> {
     conn: &'c Connection,
+    vault: &'c Vault,
     chunks: std::collections::HashMap<i64, Vec<u8>>,
 }
 
 impl<'c> Fetcher<'c> {
-    fn new(conn: &'c Connection) -> Self {
+    fn new(conn: &'c Connection, vault: &'c Vault) -> Self {
         Fetcher {
             conn,
+            vault,
             chunks: Default::default(),
         }
     }
@@ -211,6 +215,7 @@ impl content::Fetch for Fetcher<'_> {
                     .ok()?
                     .query_row([chunk_id], |r| r.get(0))
                     .ok()?;
+                let data = self.vault.open_value("blob_chunks", &data).ok()?;
                 e.insert(content::decompress(&data).ok()?)
             }
         };
@@ -370,7 +375,7 @@ impl Store for SqliteStore {
                 ))
             })?;
             let mut out = Vec::new();
-            let mut fetch = Fetcher::new(conn);
+            let mut fetch = Fetcher::new(conn, &self.vault);
             // A trace's spans usually share a few chunks: inflate each once.
             let mut chunks: std::collections::HashMap<i64, Vec<u8>> = Default::default();
             let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
@@ -383,6 +388,7 @@ impl Store for SqliteStore {
                         let data: Vec<u8> = conn
                             .prepare_cached("SELECT data FROM span_chunks WHERE id = ?1")?
                             .query_row([chunk_id], |r| r.get(0))?;
+                        let data = self.vault.open_value("span_chunks", &data)?;
                         e.insert(content::decompress(&data).map_err(|e| corrupt(&e))?)
                     }
                 };
@@ -431,6 +437,7 @@ impl Store for SqliteStore {
                     model_call: d.model_call,
                     tool: d.tool,
                     tool_failed,
+                    redactions: d.redactions,
                 };
                 out.push(StoredSpan { span, call_id, primary: primary.unwrap_or(false) });
             }
@@ -528,9 +535,10 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 let (time, tid, sid, event_name, severity, rhash, detail) = row?;
+                let detail = self.vault.open_value("logs", &detail)?;
                 let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
                 let mut d: LogDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                content::join_attributes(&mut d.attributes, &mut Fetcher::new(conn)).map_err(StoreError::Corrupt)?;
+                content::join_attributes(&mut d.attributes, &mut Fetcher::new(conn, &self.vault)).map_err(StoreError::Corrupt)?;
                 out.push(LogRecord {
                     time_unix_nano: u(time),
                     observed_time_unix_nano: d.observed_time_unix_nano,
@@ -545,6 +553,7 @@ impl Store for SqliteStore {
                     attributes: d.attributes,
                     grouping: d.grouping,
                     model_call: d.model_call,
+                    redactions: d.redactions,
                 });
             }
             Ok(out)
@@ -569,6 +578,7 @@ impl Store for SqliteStore {
             let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
             for row in rows {
                 let (time, start, rhash, detail) = row?;
+                let detail = self.vault.open_value("metric_points", &detail)?;
                 let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
                 let d: MetricDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let resource = match rhash {

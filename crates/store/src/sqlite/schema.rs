@@ -196,6 +196,20 @@ pub const MIGRATIONS: &[&str] = &[
         signature BLOB NOT NULL
     );
     "#,
+    // 4: data keys for encryption at rest, wrapped by the master key (see sqlite/vault.rs).
+    r#"
+    CREATE TABLE data_keys (
+        id INTEGER PRIMARY KEY,
+        wrapped BLOB NOT NULL,
+        master TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        created_ns INTEGER NOT NULL
+    );
+    "#,
+    // 5: sensitive values redacted per trace (compliance events).
+    r#"
+    ALTER TABLE traces ADD COLUMN pii_findings INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

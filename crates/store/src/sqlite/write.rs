@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use glassbox_model::{
-    Attributes, Cost, Grouping, ModelCall, SpanEvent, SpanKind, StatusCode, ToolCall,
+    Attributes, Cost, Grouping, ModelCall, Redactions, SpanEvent, SpanKind, StatusCode, ToolCall,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -29,6 +29,8 @@ pub struct SpanDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_list: Option<String>,
     pub tool: Option<ToolCall>,
+    #[serde(default, skip_serializing_if = "Redactions::is_empty")]
+    pub redactions: Redactions,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,6 +42,8 @@ pub struct LogDetail {
     pub attributes: Attributes,
     pub grouping: Grouping,
     pub model_call: Option<ModelCall>,
+    #[serde(default, skip_serializing_if = "Redactions::is_empty")]
+    pub redactions: Redactions,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -225,6 +229,7 @@ struct TraceDelta {
     errors: i64,
     tool_calls: i64,
     tool_errors: i64,
+    pii_findings: i64,
     grouping: Grouping,
 }
 
@@ -252,6 +257,7 @@ impl TraceDelta {
         self.errors += i64::from(span.is_error());
         self.tool_calls += i64::from(span.kind == SpanKind::Tool);
         self.tool_errors += i64::from(span.tool_failed);
+        self.pii_findings += span.redactions.values().map(|&n| i64::from(n)).sum::<i64>();
         self.grouping.fill_from(&span.grouping);
     }
 }
@@ -264,8 +270,8 @@ impl TraceDeltas {
         for (trace_id, d) in self.0.drain() {
             let g = &d.grouping;
             tx.prepare_cached(
-                "INSERT INTO traces (trace_id, name, has_root, service, start_ns, end_ns, span_count, error_count, tool_calls, tool_errors, user_id, session_id, release, prompt_version, environment)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                "INSERT INTO traces (trace_id, name, has_root, service, start_ns, end_ns, span_count, error_count, tool_calls, tool_errors, user_id, session_id, release, prompt_version, environment, pii_findings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (trace_id) DO UPDATE SET
                    name = CASE WHEN excluded.has_root OR (NOT has_root AND excluded.start_ns < start_ns) THEN excluded.name ELSE name END,
                    service = CASE WHEN excluded.has_root THEN COALESCE(excluded.service, service) ELSE COALESCE(service, excluded.service) END,
@@ -276,6 +282,7 @@ impl TraceDeltas {
                    error_count = error_count + excluded.error_count,
                    tool_calls = tool_calls + excluded.tool_calls,
                    tool_errors = tool_errors + excluded.tool_errors,
+                   pii_findings = pii_findings + excluded.pii_findings,
                    user_id = COALESCE(user_id, excluded.user_id),
                    session_id = COALESCE(session_id, excluded.session_id),
                    release = COALESCE(release, excluded.release),
@@ -298,6 +305,7 @@ impl TraceDeltas {
                 g.release,
                 g.prompt_version,
                 g.environment,
+                d.pii_findings,
             ])?;
             changes.traces.push(
                 tx.prepare_cached(&format!(
