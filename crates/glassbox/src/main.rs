@@ -86,6 +86,14 @@ enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Redact PII and secrets from stdin to stdout, as the pipeline does
+    /// before anything is stored (every type masked: `[EMAIL]`, `[SECRET]`, …).
+    Redact {
+        /// Read JSON lines `{"id","text"}` and write `{"id","entities":[{"start","end","type"}]}`
+        /// (offsets in Unicode code points) instead, e.g. to score the detectors.
+        #[arg(long)]
+        jsonl: bool,
+    },
     /// Verify the tamper-evident audit trail, export it for auditors.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -113,6 +121,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Redact { jsonl } = cli.command {
+        return match redact(jsonl) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     // Offline and synchronous, with exit codes of its own (0 intact, 1 tampered, 2 unverifiable).
     if let Command::Audit(cmd) = cli.command {
         return match audit::run(cmd) {
@@ -169,8 +186,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until_interrupted(running).await
         }
         Command::Import { paths, endpoint } => import(&paths, &endpoint).await,
-        Command::Audit(_) => unreachable!("handled before the runtime starts"),
+        Command::Audit(_) | Command::Redact { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
     }
+}
+
+fn redact(jsonl: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, Read, Write};
+    let detector = glassbox_redact::Detector::new();
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    if jsonl {
+        glassbox_redact::run_jsonl(&detector, stdin, &mut stdout)?;
+    } else {
+        let policy = glassbox_redact::Policy::default();
+        // Line by line, so a long stream is redacted as it arrives.
+        let mut reader = std::io::BufReader::new(stdin);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let mut raw = Vec::new();
+            if reader.read_until(b'\n', &mut raw)? == 0 {
+                break;
+            }
+            raw.as_slice()
+                .read_to_string(&mut line)
+                .context("stdin is not UTF-8 text")?;
+            let out = glassbox_redact::redact(&detector, &policy, &line);
+            stdout.write_all(out.text.as_deref().unwrap_or("[REDACTED]\n").as_bytes())?;
+        }
+    }
+    stdout.flush()?;
+    Ok(())
 }
 
 fn config(args: ServeArgs) -> anyhow::Result<glassbox_server::Config> {

@@ -1,5 +1,6 @@
-//! Original attributes come back exactly as received, and chat content is
-//! rendered as messages, for real payloads with content capture on.
+//! Original attributes come back exactly as received (redaction off), and
+//! chat content is rendered as messages, for real payloads with content
+//! capture on.
 
 mod common;
 
@@ -19,7 +20,11 @@ async fn attributes_round_trip_exactly_and_messages_are_rendered() {
         "logfire-v1/faq-no-tools",
     ] {
         let dir = root.join(scenario);
-        let server = common::start().await;
+        // Storage fidelity, so with redaction off (it rewrites what it finds).
+        let server = common::start_in(tempfile::tempdir().unwrap(), |c| {
+            c.redaction.enabled = false
+        })
+        .await;
         common::send_http(&server, &dir).await;
         // What was sent, decoded independently of the server.
         let mut sent: HashMap<String, serde_json::Map<String, Value>> = HashMap::new();

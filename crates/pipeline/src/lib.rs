@@ -7,26 +7,45 @@
 pub mod conventions;
 pub mod normalise;
 pub mod price;
+pub mod redact;
+
+use std::sync::Arc;
 
 use glassbox_model::{LogRecord, Span};
 
 pub use price::{PriceError, PriceTable};
+pub use redact::Redactor;
 
-/// Normalise + price, configured once at start-up.
+/// Normalise, redact, price; configured once at start-up.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     prices: PriceTable,
+    redactor: Option<Arc<Redactor>>,
 }
 
 impl Pipeline {
+    /// A pipeline that stores content as received (no redaction).
     pub fn new(prices: PriceTable) -> Self {
-        Self { prices }
+        Self {
+            prices,
+            redactor: None,
+        }
+    }
+
+    /// Redacts PII and secrets under `policy` before anything is stored.
+    pub fn with_redaction(mut self, policy: glassbox_redact::Policy) -> Self {
+        self.redactor = Some(Arc::new(Redactor::new(policy)));
+        self
     }
 
     /// Fills the canonical fields of each span, in place.
     pub fn process_spans(&self, spans: &mut [Span]) {
         for span in spans {
             normalise::span(span);
+            // After normalising, which copies content (messages, tool I/O) out of attributes.
+            if let Some(r) = &self.redactor {
+                r.span(span);
+            }
             if let Some(call) = span.model_call.as_mut() {
                 call.cost = Some(self.prices.cost(call, span.start_unix_nano));
             }
@@ -37,6 +56,9 @@ impl Pipeline {
     pub fn process_logs(&self, logs: &mut [LogRecord]) {
         for log in logs {
             normalise::log(log);
+            if let Some(r) = &self.redactor {
+                r.log(log);
+            }
             if let Some(call) = log.model_call.as_mut() {
                 call.cost = Some(self.prices.cost(call, log.time_unix_nano));
             }

@@ -22,6 +22,8 @@ pub enum ConfigError {
     },
     #[error("price table: {0}")]
     Prices(#[from] glassbox_pipeline::PriceError),
+    #[error("[redaction]: {0}")]
+    Redaction(String),
     #[error("master key {source_name}: {message}")]
     MasterKey {
         source_name: String,
@@ -45,6 +47,44 @@ pub struct Config {
     pub insecure_listen: bool,
     /// `[encryption]`: seal content at rest.
     pub encryption: EncryptionConfig,
+    /// `[redaction]`: PII and secrets replaced before storage.
+    pub redaction: RedactionConfig,
+}
+
+/// `[redaction]`. On by default: every type masked (`[EMAIL]`, `[SECRET]`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// `mask`, `pseudonymise`, `drop` or `keep` (keep needs encryption at rest).
+    #[serde(default = "mask")]
+    pub default: String,
+    /// Per-type actions, e.g. `{ email = "pseudonymise", secret = "drop" }`.
+    #[serde(default)]
+    pub types: std::collections::BTreeMap<String, String>,
+    /// The key for pseudonymisation tokens (64 hex digits). Default: a key
+    /// generated once in the data directory (`redaction-pseudonym.key`).
+    pub pseudonym_key_file: Option<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn mask() -> String {
+    "mask".to_owned()
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        RedactionConfig {
+            enabled: true,
+            default: mask(),
+            types: Default::default(),
+            pseudonym_key_file: None,
+        }
+    }
 }
 
 /// `[encryption]`. The master key itself never goes in this file.
@@ -95,6 +135,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             insecure_listen: false,
             encryption: EncryptionConfig::default(),
+            redaction: RedactionConfig::default(),
         }
     }
 }
@@ -112,6 +153,7 @@ struct File {
     tls: Option<TlsConfig>,
     insecure_listen: Option<bool>,
     encryption: Option<EncryptionConfig>,
+    redaction: Option<RedactionConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,6 +185,7 @@ impl Config {
             tls: file.tls.unwrap_or_default(),
             insecure_listen: file.insecure_listen.unwrap_or(d.insecure_listen),
             encryption: file.encryption.unwrap_or_default(),
+            redaction: file.redaction.unwrap_or_default(),
         })
     }
 
@@ -187,11 +230,77 @@ impl Config {
         Ok(Some((current, previous)))
     }
 
+    /// The redaction policy, or `None` when redaction is off. `encrypted`
+    /// says whether content is sealed at rest (required to keep values).
+    pub fn redaction_policy(
+        &self,
+        encrypted: bool,
+    ) -> Result<Option<glassbox_redact::Policy>, ConfigError> {
+        let r = &self.redaction;
+        if !r.enabled {
+            return Ok(None);
+        }
+        let bad = |m: String| ConfigError::Redaction(m);
+        let mut doc = serde_json::json!({"default": r.default, "types": r.types});
+        let mut policy =
+            glassbox_redact::Policy::from_json(&doc.to_string()).map_err(|e| bad(e.to_string()))?;
+        let keeps = policy.default == glassbox_redact::Action::Keep
+            || policy
+                .types
+                .values()
+                .any(|a| *a == glassbox_redact::Action::Keep);
+        if keeps && !encrypted {
+            return Err(bad(
+                "`keep` leaves values in the store, which is allowed only with encryption at rest ([encryption] master_key_file or GLASSBOX_MASTER_KEY)".into(),
+            ));
+        }
+        let pseudonymises = policy.default == glassbox_redact::Action::Pseudonymise
+            || policy
+                .types
+                .values()
+                .any(|a| *a == glassbox_redact::Action::Pseudonymise);
+        if pseudonymises {
+            let path = r
+                .pseudonym_key_file
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("redaction-pseudonym.key"));
+            let key = pseudonym_key(&path).map_err(|m| bad(format!("{}: {m}", path.display())))?;
+            doc["key"] = serde_json::Value::String(key);
+            policy = glassbox_redact::Policy::from_json(&doc.to_string())
+                .map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(Some(policy))
+    }
+
     /// The bundled price table with this config's overrides applied.
     pub fn price_table(&self) -> Result<PriceTable, ConfigError> {
         let mut t = PriceTable::bundled()?;
         t.extend(self.price_overrides.clone())?;
         Ok(t)
+    }
+}
+
+/// Reads the pseudonymisation key, creating it (mode 0600) on first use so
+/// tokens stay stable across restarts.
+fn pseudonym_key(path: &Path) -> Result<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| e.to_string())?;
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            }
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(path).map_err(|e| e.to_string())?;
+            std::io::Write::write_all(&mut f, hex.as_bytes()).map_err(|e| e.to_string())?;
+            Ok(hex)
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 

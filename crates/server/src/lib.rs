@@ -119,7 +119,12 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             None => StoreOptions::default(),
         },
     )?);
-    let pipeline = Arc::new(Pipeline::new(prices));
+    let policy = config.redaction_policy(store.encrypted())?;
+    let redacting = policy.is_some();
+    let pipeline = Arc::new(match policy {
+        Some(p) => Pipeline::new(prices).with_redaction(p),
+        None => Pipeline::new(prices),
+    });
     let sink = Arc::new(sink::StoreSink::new(
         store.clone(),
         pipeline,
@@ -166,6 +171,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         data_dir = %config.data_dir.display(),
         price_table = %price_table_version,
         encrypted_at_rest = store.encrypted(),
+        redaction = redacting,
         "store ready"
     );
     Ok(Running {

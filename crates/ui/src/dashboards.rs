@@ -134,6 +134,7 @@ pub fn render(store: &dyn Store, p: &Params) -> Result<Markup, PageError> {
             (kpi("LLM p95", total.latency_ms.p95.map_or("–".into(), fmt::duration_ms), total.latency_ms.p95.unwrap_or(0.0)))
             (kpi("Trace p95", total_traces.latency_ms.p95.map_or("–".into(), fmt::duration_ms), total_traces.latency_ms.p95.unwrap_or(0.0)))
             (kpi("Error rate", fmt::percent(total.error_rate), total.error_rate))
+            (kpi("PII redacted", fmt::count(total_traces.pii_findings), total_traces.pii_findings))
         }
         div.charts {
             (chart::line("chart-cost", &format!("Cost by {by_name}"), &labels, &cost_series, fmt::usd))

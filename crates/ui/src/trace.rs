@@ -43,6 +43,7 @@ pub fn render(store: &dyn Store, id: &str, selected: Option<&str>) -> Result<Mar
                 @if let Some(v) = &s.prompt_version { div { dt { "Prompt version" } dd { (v) } } }
                 @if let Some(v) = &s.user_id { div { dt { "User" } dd { a href=(layout::url("/traces", &[("user", v)])) { (v) } } } }
                 @if let Some(v) = &s.session_id { div { dt { "Session" } dd { a href={ "/sessions/" (percent(v)) } { (v) } } } }
+                @if s.pii_findings > 0 { div { dt { "Redacted" } dd #trace-redacted data-value=(s.pii_findings) { (s.pii_findings) " values" } } }
             }
             p.findings {
                 @if let Some((x, c)) = expensive {
@@ -236,6 +237,15 @@ fn panel(t: &TraceDetail, s: &SpanView) -> Markup {
                 @if !s.status_message.is_empty() { " — " span.error-message { (s.status_message) } }
             }
             @if let Some(e) = &s.tool_error { p.status.status-error { "Tool error: " span.error-message { (e) } } }
+            @if !s.redactions.is_empty() {
+                p.redactions title="Found and replaced before storage; the values were never stored" {
+                    "Redacted before storage: "
+                    @for (i, (t, n)) in s.redactions.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        span.badge { (t) " × " (n) }
+                    }
+                }
+            }
             dl.facts {
                 div { dt { "Span" } dd.mono { (s.span_id) } }
                 div { dt { "Kind" } dd { (s.kind) } }

@@ -1,0 +1,748 @@
+//! Shape-first detectors: secrets with documented prefixes, e-mail, cards, IBANs, SSNs,
+//! IP addresses and phone numbers, plus the look-alike vetoes.
+
+use regex::Regex;
+
+use crate::util::{Alt, Hit, back, left_ok, nearest_cue, re, right_ok};
+use crate::validate;
+use crate::{EntityType, Sink};
+
+pub(crate) struct Patterns {
+    secret_tokens: Regex,
+    pem: Regex,
+    conn_string: Regex,
+    /// `key=value` secrets, `Authorization:` headers and passwords typed in prose.
+    pub(crate) keyed_secret: Alt,
+    email: Regex,
+    ipv4: Regex,
+    ipv6: Regex,
+    vetoes: Regex,
+    version_cue: Regex,
+    phone_cue: Regex,
+    code_cue: Regex,
+    card_cue: Regex,
+    card_neg_cue: Regex,
+}
+
+impl Patterns {
+    pub(crate) fn regexes(&self) -> Vec<(&'static str, &Regex)> {
+        vec![
+            ("patterns::secret_tokens", &self.secret_tokens),
+            ("patterns::pem", &self.pem),
+            ("patterns::conn_string", &self.conn_string),
+            ("patterns::email", &self.email),
+            ("patterns::ipv4", &self.ipv4),
+            ("patterns::ipv6", &self.ipv6),
+            ("patterns::vetoes", &self.vetoes),
+            ("patterns::version_cue", &self.version_cue),
+            ("patterns::phone_cue", &self.phone_cue),
+            ("patterns::code_cue", &self.code_cue),
+            ("patterns::card_cue", &self.card_cue),
+            ("patterns::card_neg_cue", &self.card_neg_cue),
+        ]
+    }
+}
+
+/// Words that introduce identifiers which merely share a phone or card shape.
+const CODE_CUES: &str = r"(?i)(?-u:\b)(?:ticket|tickets|sku|skus|tracking|track|suivi|sendungsnummer|sendung|seguimiento|part|parts|item|article|artikel|art\.-?nr|order|orders|commande|pedido|bestellung|invoice|rechnung|factura|facture|case|booking|reservation|reference|ref|lab|serial|model|build|version|release|vorgang|expediente|dossier|incident|inc|job|batch|lot|container|awb|shipment|parcel|colis|paket|paquete|account|konto|compte|cuenta|id)(?-u:\b)";
+
+const PHONE_CUES: &str = r"(?i)(?:(?-u:\b)(?:phone|phones|tel|t[ée]l|telephone|t[ée]l[ée]phone|tel[ée]fono|telefon|telefonnummer|handy|handynummer|rufnummer|mobile|mobil|m[óo]vil|cell|cellphone|call|calls|fax|whatsapp|sms|text|reach|contact|contacto|kontakt|line|portable|numéro|n[úu]mero|hotline|dial|ring|anrufen|erreichen|llámame|appelez)(?-u:\b)|(?-u:\b)unter(?-u:\b))";
+
+/// Cues that a long digit run is a payment card.
+const CARD_CUES: &str = r"(?i)(?-u:\b)(?:card|cards|carte|tarjeta|karte|kreditkarte|visa|mastercard|amex|discover|pan|cc|credit|debit|payment|charge|charged|paid|pay|number)(?-u:\b)";
+const CARD_NEG_CUES: &str = r"(?i)(?-u:\b)(?:tracking|reference|ref|order|invoice|sendungsnummer|seguimiento|suivi|ticket|booking|case|awb|shipment|parcel|colis|paket|paquete|vorgang|expediente|dossier|serial|imei|account|konto|compte|cuenta)(?-u:\b)";
+
+impl Patterns {
+    pub(crate) fn new() -> Patterns {
+        Patterns {
+            // Provider tokens with documented prefixes. Everything here is a SECRET, so one
+            // alternation (one pass, literal prefilter) is enough.
+            secret_tokens: re(concat!(
+                r"sk-ant-[A-Za-z0-9_\-]{20,}",
+                r"|sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
+                r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}",
+                r"|gh[pousr]_[A-Za-z0-9]{30,255}",
+                r"|github_pat_[A-Za-z0-9_]{22,255}",
+                r"|xox[abposre]-[A-Za-z0-9\-]{10,}",
+                r"|xapp-\d-[A-Za-z0-9\-]{10,}",
+                r"|hooks\.slack\.com/services/[A-Za-z0-9/_]{20,}",
+                r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+                r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+                r"|AIza[0-9A-Za-z_\-]{35}",
+                r"|glpat-[A-Za-z0-9_\-]{20,}",
+                r"|npm_[A-Za-z0-9]{36}",
+                r"|hf_[A-Za-z0-9]{30,}",
+            )),
+            pem: re(
+                r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
+            ),
+            conn_string: re(
+                r"(?-u:\b)[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@\x22'<>]{0,64}:[^\s@\x22'<>]{1,128}@",
+            ),
+            // `PASSWORD=…`, `"password": "…"`, `api_key: …`: the key must end with a secret
+            // word, so `max_tokens` or `token_count` do not qualify.
+            keyed_secret: Alt::new(&[
+                concat!(
+                    r"(?i)",
+                    r"(?:password|passwd|passphrase|pgpassword|pwd|pass|secret|secret[_\-]?key|client[_\-]?secret|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|auth[_\-]?token|access[_\-]?token|refresh[_\-]?token|bearer[_\-]?token|session[_\-]?token|token|signing[_\-]?key|credentials?)",
+                    r"(?:[\x22'\s]{0,6}(?:=|:|=>|:=)[\s\x22']{0,6}|>)",
+                ),
+                r"(?i)(?-u:\b)(?:authorization[\x22'\s]*[:=][\s\x22']*(?:bearer|token|basic|bot)|bearer)\s+",
+                concat!(
+                    r"(?i)(?-u:\b)(?:password|passwort|kennwort|mot de passe|contrase(?:ñ|n)a|clave|senha|passcode|pwd|pw)",
+                    r"\s*(?:is|was|ist|lautet|est|es|era|:|=|->)\s*:?\s*[\x22'“«]?",
+                ),
+            ]),
+            email: re(
+                r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
+            ),
+            ipv4: re(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
+            ipv6: re(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]*"),
+            vetoes: re(concat!(
+                r"(?i:(?-u:\b)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?-u:\b))",
+                r"|(?-u:\b)sha(?:1|256|512):[0-9a-fA-F]{16,}",
+                r"|(?-u:\b)0x[0-9a-fA-F]{16,}(?-u:\b)",
+                r"|(?-u:\b)\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+\-]\d{2}:?\d{2})?",
+                r"|(?-u:\b)(?:msg|toolu|req|call|cus|txn|ch|pi|pm|py|in|ii|sub|evt|file|run|asst|thread|batch|resp|prod|price|seti|src|tok|card|acct|sess|cs|po|tr|re|si|ba|btok|ord|inv)_[A-Za-z0-9]{6,}",
+                r"|(?-u:\b)chatcmpl-[A-Za-z0-9]{6,}",
+                r"|(?-u:\b)(?:claude|gpt|o[134]|gemini|mistral|llama|command)-[A-Za-z0-9.\-]+",
+                r"|(?-u:\b)[A-Z]{2,6}-\d{2,6}-\d{3,10}(?-u:\b)",
+                r"|(?-u:\b)[A-Z]{2,6}-\d{5,12}(?-u:\b)",
+                r"|(?-u:\b)\d{3}-\d{7}-\d{7}(?-u:\b)",
+                r"|(?-u:\b)1Z[0-9A-Z]{16}(?-u:\b)",
+                r"|(?-u:\b)v\d+(?:\.\d+){1,3}(?:-[A-Za-z0-9.]+)?(?-u:\b)",
+                r"|(?-u:\b)\d+\.\d+\.\d+(?:\.\d+)?-(?:rc|alpha|beta|dev|pre)[.\d]*",
+                r"|(?-u:\b)\d{19}(?-u:\b)",
+            )),
+            version_cue: re(
+                r"(?i)(?:(?-u:\b)v|version|release|build|firmware|kernel|ver\.?|==|>=|<=|~=|_VERSION=|image:?)[\s:=\x22']*$",
+            ),
+            phone_cue: re(PHONE_CUES),
+            code_cue: re(CODE_CUES),
+            card_cue: re(CARD_CUES),
+            card_neg_cue: re(CARD_NEG_CUES),
+        }
+    }
+
+    pub(crate) fn detect(&self, t: &str, keyed: &[Hit], sink: &mut Sink) {
+        let b = t.as_bytes();
+        self.secrets(t, keyed, sink);
+        self.emails(t, sink);
+        let has_digit = b.iter().any(u8::is_ascii_digit);
+        if !has_digit {
+            return;
+        }
+        for m in self.vetoes.find_iter(t) {
+            let s = m.as_str();
+            // A bare hex run is only an id when it mixes letters and digits; plain words
+            // ("deadline") and plain numbers are left to the other detectors.
+            if s.bytes().all(|c| c.is_ascii_hexdigit())
+                && (s.bytes().all(|c| c.is_ascii_digit()) && s.len() < 19
+                    || s.bytes().all(|c| c.is_ascii_alphabetic()))
+            {
+                continue;
+            }
+            sink.veto(m.start(), m.end());
+        }
+        self.ibans(t, sink);
+        self.ips(t, sink);
+        // One pass finds every run of digits and separators; cards, SSNs and phones are
+        // all such runs, so each run is classified in code instead of three more passes.
+        self.numeric_runs(t, sink);
+    }
+
+    fn secrets(&self, t: &str, keyed: &[Hit], sink: &mut Sink) {
+        let b = t.as_bytes();
+        for m in self.secret_tokens.find_iter(t) {
+            if left_ok(b, m.start()) || b.get(m.start().wrapping_sub(1)) == Some(&b'/') {
+                sink.push(m.start(), m.end(), EntityType::Secret);
+            }
+        }
+        if t.contains("-----BEGIN") {
+            for m in self.pem.find_iter(t) {
+                sink.push(m.start(), m.end(), EntityType::Secret);
+            }
+        }
+        if t.contains("://") {
+            for m in self.conn_string.find_iter(t) {
+                // `scheme://user:PASSWORD@`: the password runs from the first colon after
+                // the scheme to the closing `@`.
+                let v = m.as_str();
+                let Some(user_at) = v.find("://").map(|p| p + 3) else {
+                    continue;
+                };
+                let Some(colon) = v[user_at..].find(':').map(|p| user_at + p) else {
+                    continue;
+                };
+                let (s, e) = (m.start() + colon + 1, m.end() - 1);
+                if e > s && !is_placeholder(&t[s..e]) {
+                    sink.push(s, e, EntityType::Secret);
+                }
+            }
+        }
+        for m in keyed {
+            match Some(m.kind) {
+                Some(0) => {
+                    // The key may carry a prefix (`POSTGRES_PASSWORD`, `x-api-key`) but
+                    // must not be the tail of another word (`bypass`).
+                    if m.start() > 0 && b[m.start() - 1].is_ascii_alphanumeric() {
+                        continue;
+                    }
+                    let (s, e) = secret_value(t, m.end());
+                    if e > s && plausible_secret(&t[s..e]) && !prose_follows(t, s, e) {
+                        sink.push(s, e, EntityType::Secret);
+                    }
+                }
+                Some(1) => {
+                    let (s, e) = secret_value(t, m.end());
+                    if e - s >= 12 && plausible_secret(&t[s..e]) {
+                        sink.push(s, e, EntityType::Secret);
+                    }
+                }
+                Some(_) => {
+                    let (s, mut e) = secret_value(t, m.end());
+                    // Prose ends the sentence right after the password.
+                    while e > s && matches!(b[e - 1], b'.' | b',' | b';' | b'!' | b'?' | b')') {
+                        e -= 1;
+                    }
+                    if e > s && plausible_chat_password(&t[s..e]) {
+                        sink.push(s, e, EntityType::Secret);
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn emails(&self, t: &str, sink: &mut Sink) {
+        if !t.contains('@') {
+            return;
+        }
+        let b = t.as_bytes();
+        for m in self.email.find_iter(t) {
+            let mut s = m.start();
+            while s < m.end() && matches!(b[s], b'.' | b'-' | b'+' | b'%') {
+                s += 1;
+            }
+            if !right_ok(b, m.end()) && b.get(m.end()) != Some(&b'.') {
+                continue;
+            }
+            // `scheme://user:password@host` is a credential, not a mailbox.
+            if s > 0 && b[s - 1] == b':' {
+                let ls = back(t, s, 80);
+                if let Some(line) = t[ls..s].rsplit(['\n', ' ', '\x22', '\'']).next()
+                    && line.contains("://")
+                {
+                    continue;
+                }
+            }
+            sink.push(s, m.end(), EntityType::Email);
+        }
+    }
+
+    /// IBAN candidates by a hand-written scan (two capitals, two digits, then up to 34
+    /// alphanumerics optionally grouped by single spaces or dashes): a byte loop is several
+    /// times faster than a regex pass with no literal to anchor on.
+    fn ibans(&self, t: &str, sink: &mut Sink) {
+        let b = t.as_bytes();
+        let mut i = 0;
+        while i + 4 <= b.len() {
+            if !(b[i + 2].is_ascii_digit() && b[i + 3].is_ascii_digit()) {
+                i += if b[i + 3].is_ascii_digit() { 1 } else { 2 };
+                continue;
+            }
+            if !(b[i].is_ascii_uppercase() && b[i + 1].is_ascii_uppercase() && left_ok(b, i)) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut e = i + 4;
+            let mut n = 0;
+            while n < 34 {
+                let step = if e < b.len() && (b[e] == b' ' || b[e] == b'-') {
+                    1
+                } else {
+                    0
+                };
+                match b.get(e + step) {
+                    Some(c) if c.is_ascii_uppercase() || c.is_ascii_digit() => {
+                        e += step + 1;
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            i = e.max(start + 1);
+            if n < 10 {
+                continue;
+            }
+            let m_start = start;
+            let m_end = e;
+            let Some(want) = validate::iban_country_len(&b[m_start..m_start + 2]) else {
+                continue;
+            };
+            let mut compact = Vec::with_capacity(34);
+            let mut end = m_start;
+            for (k, &c) in b[m_start..m_end].iter().enumerate() {
+                if c.is_ascii_alphanumeric() {
+                    compact.push(c);
+                    if compact.len() == want {
+                        end = m_start + k + 1;
+                        break;
+                    }
+                }
+            }
+            if compact.len() < want {
+                continue;
+            }
+            // The country length must end the value: "DE89…00" followed directly by more
+            // alphanumerics is some other identifier.
+            if end < b.len() && b[end].is_ascii_alphanumeric() {
+                continue;
+            }
+            if validate::iban_mod97(&compact) {
+                sink.push(m_start, end, EntityType::Iban);
+            } else {
+                sink.veto(m_start, end);
+            }
+        }
+    }
+
+    /// Card numbers inside a numeric run: the whole run or a prefix ending at a group
+    /// boundary (a card followed by another number).
+    fn card_in_run(&self, t: &str, start: usize, run_end: usize, sink: &mut Sink) -> bool {
+        let b = t.as_bytes();
+        let digits = b[start..run_end]
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .count();
+        if digits < 12 {
+            return false;
+        }
+        {
+            let m_start = start;
+            let mut end = run_end;
+            // Try the whole run, then shorter prefixes ending at a group boundary, so a
+            // card followed by another number is still found.
+            loop {
+                if let Some(ok) = self.card_at(t, m_start, end) {
+                    if ok {
+                        sink.push(m_start, end, EntityType::CreditCard);
+                    }
+                    return ok;
+                }
+                match t[m_start..end].rfind([' ', '-']) {
+                    Some(p) if p >= 12 => end = m_start + p,
+                    _ => return false,
+                }
+            }
+        }
+    }
+
+    /// `Some(true)` a card, `Some(false)` card-shaped but rejected (stop trimming),
+    /// `None` not card-shaped (try a shorter prefix).
+    fn card_at(&self, t: &str, s: usize, e: usize) -> Option<bool> {
+        let b = t.as_bytes();
+        if !right_ok(b, e) {
+            return None;
+        }
+        let span = &b[s..e];
+        let digits: Vec<u8> = span.iter().copied().filter(u8::is_ascii_digit).collect();
+        if !(12..=19).contains(&digits.len()) {
+            return None;
+        }
+        let seps: Vec<u8> = span
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_digit())
+            .collect();
+        if let Some(&first) = seps.first() {
+            if seps.iter().any(|&c| c != first) {
+                return None;
+            }
+            let groups: Vec<usize> = t[s..e].split(first as char).map(str::len).collect();
+            if groups.iter().any(|&g| !(3..=6).contains(&g)) || groups[0] != 4 {
+                return None;
+            }
+        }
+        if !validate::luhn(&digits) || !validate::card_brand_ok(&digits) {
+            return Some(false);
+        }
+        let w = &t[back(t, s, 48)..s];
+        Some(nearest_cue(w, &self.card_cue, &self.card_neg_cue) != Some(false))
+    }
+
+    /// `123-45-6789` or `123 45 6789` exactly.
+    fn ssn_at(t: &str, s: usize, e: usize) -> bool {
+        let v = t.as_bytes();
+        if e - s != 11 {
+            return false;
+        }
+        let w = &v[s..e];
+        let sep = w[3];
+        if !(sep == b'-' || sep == b' ') || w[6] != sep {
+            return false;
+        }
+        let digits_ok = w
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 3 || i == 6 || c.is_ascii_digit());
+        digits_ok && validate::ssn_ok(&t[s..s + 3], &t[s + 4..s + 6], &t[s + 7..e])
+    }
+
+    fn ips(&self, t: &str, sink: &mut Sink) {
+        let b = t.as_bytes();
+        if t.contains('.') {
+            for m in self.ipv4.find_iter(t) {
+                let (s, e) = (m.start(), m.end());
+                if s > 0
+                    && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'.' || b[s - 1] == b'_')
+                {
+                    continue;
+                }
+                if e < b.len()
+                    && (b[e].is_ascii_alphanumeric()
+                        || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit)))
+                {
+                    continue;
+                }
+                if !validate::ipv4_is_host(m.as_str()) {
+                    continue;
+                }
+                // `1.2.3.4` after `version`/`v`/`==` is a release, not a host.
+                let w = &t[back(t, s, 24)..s];
+                if self.version_cue.is_match(w) {
+                    continue;
+                }
+                // Embedded in an IPv6 literal, handled there.
+                if s > 0 && b[s - 1] == b':' {
+                    continue;
+                }
+                sink.push(s, e, EntityType::IpAddress);
+            }
+        }
+        if t.contains(':') {
+            for m in self.ipv6.find_iter(t) {
+                let (s, mut e) = (m.start(), m.end());
+                if s > 0
+                    && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_' || b[s - 1] == b'.')
+                {
+                    continue;
+                }
+                if e < b.len() && b[e].is_ascii_alphanumeric() {
+                    continue;
+                }
+                while e > s && matches!(b[e - 1], b'.' | b':') && !t[s..e].ends_with("::") {
+                    e -= 1;
+                }
+                let cand = &t[s..e];
+                if cand.bytes().filter(u8::is_ascii_hexdigit).count() < 4 {
+                    continue;
+                }
+                if validate::ipv6_is_host(cand) {
+                    sink.push(s, e, EntityType::IpAddress);
+                }
+            }
+        }
+    }
+
+    fn numeric_runs(&self, t: &str, sink: &mut Sink) {
+        let b = t.as_bytes();
+        let mut pos = 0;
+        while let Some((run_s, run_e)) = next_numeric_run(b, pos) {
+            pos = run_e;
+            let (mut s, mut e) = (run_s, run_e);
+            let digit_start = s + b[s..e].iter().position(u8::is_ascii_digit).unwrap_or(0);
+            if left_ok(b, digit_start) {
+                if right_ok(b, e) && Self::ssn_at(t, digit_start, e) {
+                    sink.push(digit_start, e, EntityType::UsSsn);
+                    continue;
+                }
+                if b[s] != b'+' && b[s] != b'(' && self.card_in_run(t, s, e, sink) {
+                    continue;
+                }
+            }
+            // Trim unbalanced parentheses at either end.
+            if b[s] == b'(' && !t[s..e].contains(')') {
+                s += 1;
+            }
+            while e > s && (b[e - 1] == b')' && !t[s..e - 1].contains('(')) {
+                e -= 1;
+            }
+            if e <= s || !left_ok(b, s) || !right_ok(b, e) {
+                continue;
+            }
+            if let Some(ok) = self.phone_ok(t, s, e)
+                && ok
+            {
+                sink.push(s, e, EntityType::Phone);
+            }
+        }
+    }
+
+    fn phone_ok(&self, t: &str, s: usize, e: usize) -> Option<bool> {
+        let v = &t[s..e];
+        let digits = v.bytes().filter(u8::is_ascii_digit).count();
+        // Cheap shape checks first: most numeric runs (dates, amounts, ids) fail here and
+        // never pay for the cue lookup.
+        if !(7..=15).contains(&digits) {
+            return Some(false);
+        }
+        let mut groups: [&str; 8] = [""; 8];
+        let mut ng = 0;
+        for g in v
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+        {
+            if ng == groups.len() {
+                return Some(false);
+            }
+            groups[ng] = g;
+            ng += 1;
+        }
+        let groups = &groups[..ng];
+        let intl = v.starts_with('+') || (v.starts_with("00") && !v.starts_with("000"));
+        // Dates, times and versions share the shape.
+        let all_dots = v
+            .bytes()
+            .filter(|c| !c.is_ascii_digit() && *c != b'+')
+            .all(|c| c == b'.');
+        if all_dots && groups.len() >= 4 && !v.starts_with('+') {
+            return Some(false);
+        }
+        let g: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        // North American numbering: area code and exchange never start with 0 or 1.
+        let area = if g == [3, 3, 4] || g == [3, 7] {
+            Some(groups[0])
+        } else if g == [1, 3, 3, 4] && groups[0] == "1" {
+            Some(groups[1])
+        } else {
+            None
+        };
+        let nanp =
+            area.is_some_and(|a| !a.starts_with(['0', '1'])) && (g != [3, 7] || v.starts_with('('));
+        let trunk = v.starts_with('0')
+            && (10..=12).contains(&digits)
+            && groups.len() >= 2
+            && groups[0].len() <= 6;
+        let paren = v.starts_with('(') && (9..=12).contains(&digits);
+        let shaped =
+            (intl && (8..=15).contains(&digits) && groups.len() <= 6) || nanp || trunk || paren;
+        if !shaped && !(9..=13).contains(&digits) {
+            return Some(false);
+        }
+        let w = &t[back(t, s, 40)..s];
+        let cue = nearest_cue(w, &self.phone_cue, &self.code_cue);
+        if cue == Some(false) {
+            return Some(false);
+        }
+        let has_cue = cue == Some(true);
+        if v.contains('/') && !has_cue {
+            return Some(false);
+        }
+        Some(shaped || has_cue)
+    }
+}
+
+/// Next run of digit groups joined by single separators (`+49 (0)30 123-45`, `4111 1111
+/// …`, `10.0.0.1`) at or after `from`: a hand-written scanner standing in for a regex
+/// pass, since most text has no digits and digit runs are short.
+fn next_numeric_run(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
+    while i < b.len() && !b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i >= b.len() {
+        return None;
+    }
+    let mut s = i;
+    if s > 0 && b[s - 1] == b'(' {
+        s -= 1;
+    }
+    if s > 0 && b[s - 1] == b'+' {
+        s -= 1;
+    }
+    let mut e = i;
+    let mut groups = 0;
+    loop {
+        while e < b.len() && b[e].is_ascii_digit() {
+            e += 1;
+        }
+        groups += 1;
+        if groups >= 10 {
+            break;
+        }
+        // Separators between groups: one of ` .-/`, or a parenthesis with an optional
+        // space (`(0)30`, `(555) 123`, `+1 (555)`).
+        let mut k = e;
+        if k < b.len() && b[k] == b')' {
+            k += 1;
+            if k < b.len() && b[k] == b' ' {
+                k += 1;
+            }
+        } else if k < b.len() && matches!(b[k], b' ' | b'.' | b'-' | b'/') {
+            k += 1;
+        }
+        if k < b.len() && b[k] == b'(' {
+            k += 1;
+        }
+        if k > e && k < b.len() && b[k].is_ascii_digit() {
+            e = k;
+            continue;
+        }
+        // A closing parenthesis directly after the last group belongs to the run.
+        if e < b.len() && b[e] == b')' && b[s..e].contains(&b'(') {
+            e += 1;
+        }
+        break;
+    }
+    Some((s, e))
+}
+
+/// The value after `key=` / `"key": "`. A quoted value runs to its closing quote (so
+/// `"Tr0ub4dor&3"` stays whole); a bare one stops at whitespace or a delimiter such as
+/// `&`, `;` or `,` (query strings, DSNs, CSV).
+fn secret_value(t: &str, start: usize) -> (usize, usize) {
+    let b = t.as_bytes();
+    let mut e = start;
+    if start > 0 && matches!(b[start - 1], b'\x22' | b'\'') {
+        let q = b[start - 1];
+        let limit = (start + 512).min(b.len());
+        while e < limit && b[e] != q && b[e] != b'\n' && b[e] != b'\\' {
+            e += 1;
+        }
+        if e < limit && b[e] == q {
+            return (start, e);
+        }
+        e = start;
+    }
+    while e < b.len()
+        && !matches!(
+            b[e],
+            b' ' | b'\t'
+                | b'\n'
+                | b'\r'
+                | b'\x22'
+                | b'\''
+                | b'`'
+                | b','
+                | b';'
+                | b'&'
+                | b'}'
+                | b']'
+                | b'<'
+                | b'>'
+        )
+    {
+        e += 1;
+    }
+    (start, e)
+}
+
+/// "credentials: move them into…": an all-lowercase word followed by more words is prose,
+/// not a value.
+fn prose_follows(t: &str, s: usize, e: usize) -> bool {
+    let v = &t[s..e];
+    if !v.bytes().all(|c| c.is_ascii_lowercase()) || v.len() > 12 {
+        return false;
+    }
+    let rest = t[e..].strip_prefix(' ').unwrap_or("");
+    rest.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+fn is_placeholder(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    v.len() < 4
+        || v.starts_with('$')
+        || v.starts_with('%')
+        || v.starts_with('{')
+        || v.starts_with('<')
+        || v.starts_with('[')
+        || v.starts_with('(')
+        || v.chars()
+            .all(|c| c == '*' || c == 'x' || c == 'X' || c == '.' || c == '•')
+        || matches!(
+            l.as_str(),
+            "null"
+                | "none"
+                | "true"
+                | "false"
+                | "redacted"
+                | "[redacted]"
+                | "undefined"
+                | "string"
+                | "required"
+                | "optional"
+                | "hidden"
+        )
+        || l.starts_with("os.environ")
+        || l.starts_with("process.env")
+        || l.starts_with("env(")
+        || l.starts_with("env.")
+        || l.starts_with("getenv")
+        || l.starts_with("secrets.")
+        || l.contains("redacted")
+}
+
+fn plausible_secret(v: &str) -> bool {
+    if is_placeholder(v) {
+        return false;
+    }
+    // Pure numbers are counts, ports or ids rather than secrets.
+    if v.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+        return false;
+    }
+    // `read_key(path)?`, `os.getenv("X")`: code computing the value, not the value.
+    let call = v.find('(').is_some_and(|p| {
+        p > 0
+            && v[..p]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':'))
+    });
+    !call
+}
+
+fn plausible_chat_password(v: &str) -> bool {
+    if is_placeholder(v) || v.len() < 5 {
+        return false;
+    }
+    let l = v.to_lowercase();
+    const NOT_PASSWORDS: &[&str] = &[
+        "incorrect",
+        "wrong",
+        "expired",
+        "invalid",
+        "reset",
+        "required",
+        "correct",
+        "not",
+        "too",
+        "the",
+        "being",
+        "still",
+        "now",
+        "also",
+        "please",
+        "never",
+        "changed",
+        "updated",
+        "locked",
+        "missing",
+        "empty",
+        "blank",
+        "falsch",
+        "abgelaufen",
+        "ungültig",
+        "incorrecto",
+        "caducado",
+        "incorrect.",
+        "erroné",
+        "expiré",
+        "nicht",
+        "pas",
+        "no",
+        "ne",
+        "n'est",
+    ];
+    !NOT_PASSWORDS.contains(&l.as_str())
+}

@@ -1,0 +1,173 @@
+//! Tabular text (CSV, TSV, Markdown tables): a header row names the columns, so a cell
+//! under `name`, `dob`, `mrn`, `street`… is labelled by its column even though the row
+//! itself carries no cue words.
+
+use regex::Regex;
+
+use crate::context::{MONTHS, mrn_shape, passport_shape};
+use crate::person::scan_name;
+use crate::util::re;
+use crate::{EntityType, Sink};
+
+pub(crate) struct Table {
+    date: Regex,
+}
+
+impl Table {
+    pub(crate) fn new() -> Table {
+        Table {
+            date: re(&format!(
+                r"(?i)^(?:\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:\d{{4}}|\d{{2}})|(?:{MONTHS})\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\.?\s+(?:{MONTHS})\.?\s+\d{{4}})$"
+            )),
+        }
+    }
+
+    pub(crate) fn regexes(&self) -> Vec<(&'static str, &Regex)> {
+        vec![("table::date", &self.date)]
+    }
+
+    pub(crate) fn detect(&self, t: &str, sink: &mut Sink) {
+        if !t.contains('\n') {
+            return;
+        }
+        let mut lines: Vec<(usize, &str)> = Vec::new();
+        let mut off = 0;
+        for l in t.split('\n') {
+            lines.push((off, l));
+            off += l.len() + 1;
+        }
+        let mut i = 0;
+        while i < lines.len() {
+            let (_, line) = lines[i];
+            // A header row is short and has no key/value syntax; this keeps JSON and log
+            // lines (which also contain commas) from being examined cell by cell.
+            if line.len() > 400
+                || line.contains([':', '{', '}', '=', '@']) && !line.starts_with('|')
+            {
+                i += 1;
+                continue;
+            }
+            let Some(delim) = delimiter(line) else {
+                i += 1;
+                continue;
+            };
+            let cols: Vec<Option<EntityType>> = line.split(delim).map(column_kind).collect();
+            if cols.iter().all(Option::is_none) {
+                i += 1;
+                continue;
+            }
+            let width = cols.len();
+            let mut j = i + 1;
+            while j < lines.len() {
+                let (loff, row) = lines[j];
+                if row.trim().is_empty() || delimiter(row) != Some(delim) {
+                    break;
+                }
+                let cells: Vec<&str> = row.split(delim).collect();
+                if cells.len() != width {
+                    break;
+                }
+                let mut coff = loff;
+                for (cell, kind) in cells.iter().zip(&cols) {
+                    if let Some(kind) = kind {
+                        self.cell(t, coff, cell, *kind, sink);
+                    }
+                    coff += cell.len() + delim.len_utf8();
+                }
+                j += 1;
+            }
+            i = j.max(i + 1);
+        }
+    }
+
+    fn cell(&self, t: &str, off: usize, cell: &str, kind: EntityType, sink: &mut Sink) {
+        let trimmed = cell.trim_start_matches([' ', '"', '\'']);
+        let s = off + (cell.len() - trimmed.len());
+        let v = trimmed.trim_end_matches([' ', '"', '\'', '\r']);
+        let e = s + v.len();
+        if v.is_empty() || v.bytes().all(|c| c == b'-' || c == b':') {
+            return;
+        }
+        let ok = match kind {
+            EntityType::Person => scan_name(t, s, 5).is_some_and(|n| n.end == e),
+            EntityType::StreetAddress => {
+                v.bytes().any(|c| c.is_ascii_digit())
+                    && v.bytes().any(|c| c.is_ascii_alphabetic())
+                    && v.len() >= 5
+            }
+            EntityType::DateOfBirth => self.date.is_match(v),
+            EntityType::MedicalRecordNumber => mrn_shape(v),
+            EntityType::Passport => passport_shape(v),
+            EntityType::UsSsn => {
+                let d: String = v.chars().filter(char::is_ascii_digit).collect();
+                d.len() == 9
+                    && v.len() <= 11
+                    && crate::validate::ssn_ok(&d[0..3], &d[3..5], &d[5..9])
+            }
+            _ => false,
+        };
+        if ok {
+            sink.push(s, e, kind);
+        }
+    }
+}
+
+/// The field delimiter of a table-looking line, if any.
+fn delimiter(line: &str) -> Option<char> {
+    let count = |c: u8| line.bytes().filter(|&b| b == c).count();
+    if count(b'|') >= 2 {
+        Some('|')
+    } else if count(b'\t') >= 1 {
+        Some('\t')
+    } else if count(b',') >= 1 {
+        Some(',')
+    } else if count(b';') >= 1 {
+        Some(';')
+    } else {
+        None
+    }
+}
+
+/// Which entity a column header announces.
+fn column_kind(header: &str) -> Option<EntityType> {
+    if header.len() > 40 {
+        return None;
+    }
+    let h: String = header
+        .trim()
+        .trim_matches(['"', '\'', '*', '`'])
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+        .collect();
+    let kind = match h.as_str() {
+        "name" | "full_name" | "fullname" | "first_name" | "firstname" | "last_name"
+        | "lastname" | "given_name" | "surname" | "family_name" | "customer" | "customer_name"
+        | "patient" | "patient_name" | "employee" | "employee_name" | "contact"
+        | "contact_name" | "author" | "owner" | "holder" | "account_holder" | "cardholder"
+        | "card_holder" | "beneficiary" | "payee" | "recipient" | "nombre" | "nom" | "vorname"
+        | "nachname" | "prénom" | "prenom" | "apellido" | "apellidos" | "passenger" | "guest"
+        | "tenant" | "physician" | "doctor" | "provider" | "manager" => EntityType::Person,
+        "address" | "street" | "street_address" | "address1" | "address_1" | "address_line1"
+        | "address_line_1" | "line1" | "addr" | "adresse" | "anschrift" | "straße" | "strasse"
+        | "dirección" | "direccion" | "domicilio" | "home_address" | "shipping_address"
+        | "billing_address" => EntityType::StreetAddress,
+        "dob"
+        | "date_of_birth"
+        | "birth_date"
+        | "birthdate"
+        | "birthday"
+        | "geburtsdatum"
+        | "fecha_de_nacimiento"
+        | "fecha_nacimiento"
+        | "date_de_naissance" => EntityType::DateOfBirth,
+        "mrn" | "medical_record_number" | "patient_id" | "ipp" | "nhc" => {
+            EntityType::MedicalRecordNumber
+        }
+        "passport" | "passport_no" | "passport_number" | "reisepassnummer" | "passeport"
+        | "pasaporte" => EntityType::Passport,
+        "ssn" | "social_security_number" => EntityType::UsSsn,
+        _ => return None,
+    };
+    Some(kind)
+}
