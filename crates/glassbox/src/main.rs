@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod keys;
 
 #[derive(Parser)]
 #[command(
@@ -97,6 +98,10 @@ enum Command {
     /// Verify the tamper-evident audit trail, export it for auditors.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Create, list and revoke API keys (project + role). Authentication is on
+    /// once any key exists; create the first with `keys create --project default --role admin`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Send OTLP files (NNNN.traces.pb, *.logs.json, …) to a running server, in name order.
     Import {
         /// Files or directories (searched recursively).
@@ -137,6 +142,15 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(2)
+            }
+        };
+    }
+    if let Command::Keys(cmd) = cli.command {
+        return match keys::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
             }
         };
     }
@@ -186,7 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until_interrupted(running).await
         }
         Command::Import { paths, endpoint } => import(&paths, &endpoint).await,
-        Command::Audit(_) | Command::Redact { .. } => {
+        Command::Audit(_) | Command::Redact { .. } | Command::Keys(_) => {
             unreachable!("handled before the runtime starts")
         }
     }

@@ -680,11 +680,14 @@ async fn large_trace_and_empty_state() {
 async fn captured_fixtures_render_in_chromium() {
     let driver = driver().await;
     let c = browser(&driver).await;
-    // The first scenario of each source (fixtures/otlp/<source>/<scenario>).
+    // One scenario of each source (fixtures/otlp/<source>/<scenario>):
+    // `support-basic` where the source has it (a support chat with PII), else the first.
     let mut sources: Vec<PathBuf> = common::scenarios();
+    sources.sort_by_key(|d| (d.parent().map(PathBuf::from), !d.ends_with("support-basic")));
     sources.dedup_by(|a, b| a.parent() == b.parent());
     assert!(sources.len() >= 10, "one scenario per source: {sources:?}");
     let mut conversations = 0;
+    let mut redacted_panels = 0;
     for dir in &sources {
         let server = common::start().await;
         common::send_http(&server, dir).await;
@@ -714,7 +717,11 @@ async fn captured_fixtures_render_in_chromium() {
         );
 
         let (_, page) = server.get("/api/v1/traces?limit=1000").await;
-        for t in page["traces"].as_array().unwrap().iter().take(8) {
+        // Traces with redacted values first, so the cap keeps them.
+        let mut listed: Vec<&serde_json::Value> =
+            page["traces"].as_array().unwrap().iter().collect();
+        listed.sort_by_key(|t| std::cmp::Reverse(t["pii_findings"].as_u64().unwrap_or(0)));
+        for t in listed.into_iter().take(8) {
             let id = t["trace_id"].as_str().unwrap();
             let (_, detail) = server.get(&format!("/api/v1/traces/{id}")).await;
             let spans = detail["spans"].as_array().unwrap();
@@ -752,6 +759,24 @@ async fn captured_fixtures_render_in_chromium() {
                 );
                 conversations += 1;
             }
+            // What redaction replaced before storage is shown on the span, by type.
+            if let Some(r) = spans
+                .iter()
+                .find(|s| s["redactions"].as_object().is_some_and(|r| !r.is_empty()))
+            {
+                let span_id = r["span_id"].as_str().unwrap();
+                c.goto(&format!("{base}/traces/{id}?span={span_id}"))
+                    .await
+                    .unwrap();
+                let shown = texts(&c, "#span-panel .redactions").await.join(" ");
+                for kind in r["redactions"].as_object().unwrap().keys() {
+                    assert!(
+                        shown.contains(kind.as_str()),
+                        "{label}: {kind} in {shown:?}"
+                    );
+                }
+                redacted_panels += 1;
+            }
         }
         let errors = console_errors(&driver, &c).await;
         assert!(errors.is_empty(), "{label}: console errors: {errors:?}");
@@ -760,6 +785,10 @@ async fn captured_fixtures_render_in_chromium() {
     assert!(
         conversations >= 10,
         "conversations rendered: {conversations}"
+    );
+    assert!(
+        redacted_panels > 0,
+        "some captured conversations carry PII, shown as redacted"
     );
     c.close().await.unwrap();
 }

@@ -52,6 +52,9 @@ pub struct Batch {
     pub rejection_reasons: Vec<String>,
     /// Approximate size of the request body, for memory accounting.
     pub body_bytes: usize,
+    /// The project the sender's credentials belong to (set by the receiver
+    /// from the request's [`crate::Project`] extension); `None`: the default.
+    pub project: Option<String>,
 }
 
 impl Batch {

@@ -12,3 +12,9 @@ mod sink;
 
 pub use decode::{Batch, DecodeError, Encoding, Signal};
 pub use sink::{Sink, SinkError};
+
+/// A request extension naming the project a request's data belongs to. The
+/// server's authentication inserts it; receivers copy it into
+/// [`Batch::project`]. This crate never checks credentials itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project(pub String);

@@ -7,6 +7,7 @@
 
 mod ids;
 mod money;
+mod score;
 mod span;
 mod telemetry;
 
@@ -16,4 +17,5 @@ pub use span::{
     Attributes, Grouping, Message, ModelCall, Part, Redactions, Reporter, Span, SpanEvent,
     SpanKind, Status, StatusCode, Tokens, ToolCall,
 };
+pub use score::{Score, ScoreSource, ScoreValue};
 pub use telemetry::{LogRecord, MetricPoint, MetricPointValue, Temporality};

@@ -8,6 +8,7 @@ pub mod conventions;
 pub mod normalise;
 pub mod price;
 pub mod redact;
+pub mod scores;
 
 use std::sync::Arc;
 

@@ -17,12 +17,20 @@ use glassbox_model::{LogRecord, Message, Part, Redactions, Span};
 use glassbox_redact::{Action, Detector, EntityType, Policy};
 use serde_json::Value;
 
-/// What a text becomes: `None` when the policy drops it.
-type Outcome = Arc<(Option<String>, Vec<(EntityType, u32)>)>;
+/// What a text becomes: unchanged (the common case, cached as 16 bytes of
+/// key), or its redaction (`None` text when the policy drops it).
+#[derive(Clone)]
+enum Outcome {
+    Clean,
+    Found(Arc<Found>),
+}
+
+/// The redacted text (`None` when dropped) and the findings by type.
+type Found = (Option<String>, Vec<(EntityType, u32)>);
 
 /// Texts remembered at most; the cache is emptied when full (it refills
 /// with the live conversations within a few requests).
-const CACHE_ENTRIES: usize = 200_000;
+const CACHE_ENTRIES: usize = 100_000;
 /// Shorter strings are not worth caching (ids, enums, numbers as text).
 const CACHE_MIN_BYTES: usize = 64;
 /// What a dropped message text or attribute element becomes.
@@ -58,7 +66,11 @@ impl Redactor {
     fn outcome(&self, text: &str) -> Outcome {
         let compute = || {
             let r = glassbox_redact::redact(&self.detector, &self.policy, text);
-            Arc::new((r.text, r.findings))
+            if r.findings.is_empty() {
+                Outcome::Clean
+            } else {
+                Outcome::Found(Arc::new((r.text, r.findings)))
+            }
         };
         if text.len() < CACHE_MIN_BYTES {
             return compute();
@@ -84,12 +96,11 @@ impl Redactor {
         if s.is_empty() {
             return true;
         }
-        let out = self.outcome(s);
+        let Outcome::Found(out) = self.outcome(s) else {
+            return true;
+        };
         for (t, n) in &out.1 {
             *found.entry(t.as_str().to_owned()).or_default() += n;
-        }
-        if out.1.is_empty() {
-            return true;
         }
         match &out.0 {
             Some(redacted) => {

@@ -49,10 +49,21 @@ pub struct Config {
     pub encryption: EncryptionConfig,
     /// `[redaction]`: PII and secrets replaced before storage.
     pub redaction: RedactionConfig,
+    /// `[auth]`: API keys and roles.
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`. Authentication is on once any API key exists (`glassbox keys
+/// create`); `required = true` turns it on before the first key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// `[redaction]`. On by default: every type masked (`[EMAIL]`, `[SECRET]`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedactionConfig {
     #[serde(default = "yes")]
@@ -136,6 +147,7 @@ impl Default for Config {
             insecure_listen: false,
             encryption: EncryptionConfig::default(),
             redaction: RedactionConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -154,6 +166,7 @@ struct File {
     insecure_listen: Option<bool>,
     encryption: Option<EncryptionConfig>,
     redaction: Option<RedactionConfig>,
+    auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +199,7 @@ impl Config {
             insecure_listen: file.insecure_listen.unwrap_or(d.insecure_listen),
             encryption: file.encryption.unwrap_or_default(),
             redaction: file.redaction.unwrap_or_default(),
+            auth: file.auth.unwrap_or_default(),
         })
     }
 

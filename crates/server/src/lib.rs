@@ -2,8 +2,11 @@
 //! the store, and the query API reads it back, on one HTTP port and one gRPC
 //! port. This crate only wires; each stage lives in its own crate.
 
+mod access;
 mod api;
+pub mod auth;
 pub mod config;
+mod projects;
 mod sink;
 mod tls;
 
@@ -12,12 +15,14 @@ use std::sync::Arc;
 
 use glassbox_ingest::receivers::{self, ReceiverLimits};
 use glassbox_pipeline::Pipeline;
-use glassbox_store::sqlite::{SqliteStore, StoreOptions};
+use glassbox_store::sqlite::StoreOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use access::validate_new_key;
 pub use config::Config;
+pub use projects::dir_of as project_dir;
 pub use tls::TlsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +42,10 @@ pub enum ServeError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error(
-        "refusing to listen on {addr} (--{what}): Glassbox has no authentication yet, so anyone who can reach \
+        "refusing to listen on {addr} (--{what}): no authentication is configured (no API keys exist), so anyone who can reach \
 this address could read all stored telemetry (prompts, completions, tool inputs and outputs) and send data to it. \
-Listen on loopback instead (--{what} 127.0.0.1:{port}), require client certificates (--tls-client-ca with \
+Listen on loopback instead (--{what} 127.0.0.1:{port}), create an API key first (`glassbox keys create --project \
+default --role admin`), require client certificates (--tls-client-ca with \
 --tls-cert and --tls-key), or accept the risk with --insecure-listen (GLASSBOX_INSECURE_LISTEN=true), e.g. behind \
 an authenticating reverse proxy", port = .addr.port()
     )]
@@ -103,13 +109,17 @@ async fn bind(
 /// Opens the store and starts both listeners.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     let tls = tls::load(&config.tls)?;
+    // Authentication is on when required or once any key exists (and stays on).
+    let keys_exist = !glassbox_store::sqlite::keys::list_offline(&config.data_dir)?.is_empty();
     check_exposure(
         &config,
         tls.as_ref().is_some_and(|t| t.client_cert_required),
+        config.auth.required || keys_exist,
     )?;
     let prices = config.price_table()?;
     let price_table_version = prices.version().to_owned();
-    let store = Arc::new(SqliteStore::open_with(
+    // One store per project (see projects.rs); the default project's holds the API keys.
+    let projects = Arc::new(projects::Projects::open(
         &config.data_dir,
         match config.master_keys()? {
             Some((master_key, previous_master_keys)) => StoreOptions {
@@ -119,6 +129,12 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             None => StoreOptions::default(),
         },
     )?);
+    let store = projects.default_project().store.clone();
+    let auth = Arc::new(auth::Auth::new(
+        store.clone(),
+        config.auth.required,
+        tls.is_some(),
+    ));
     let policy = config.redaction_policy(store.encrypted())?;
     let redacting = policy.is_some();
     let pipeline = Arc::new(match policy {
@@ -126,7 +142,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         None => Pipeline::new(prices),
     });
     let sink = Arc::new(sink::StoreSink::new(
-        store.clone(),
+        projects.clone(),
         pipeline,
         config.ingest_buffer_bytes,
     ));
@@ -138,9 +154,17 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let (grpc, grpc_addr) = bind("grpc", config.grpc).await?;
 
     let (stop, stopped) = watch::channel(false);
+    // Every request passes `auth::middleware` (who, and may they), then is
+    // served by the receivers, the access routes, or its project's API and UI.
     let app = receivers::http::router(sink.clone(), limits)
-        .merge(api::router(store.clone()))
-        .merge(glassbox_ui::router(store.clone()))
+        .merge(access::router(Arc::new(access::Shared {
+            auth: auth.clone(),
+            projects: projects.clone(),
+        })))
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            auth::middleware,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let reloader = tls.as_ref().map(|t| tls::Reloader::new(&config.tls, t));
     if let Some(r) = &reloader {
@@ -157,6 +181,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let grpc_task = serve_grpc(
         grpc,
         routes,
+        auth.clone(),
         reloader.as_ref().map(|r| r.grpc.subscribe()),
         stopped,
     );
@@ -167,6 +192,23 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     tracing::info!(
         "OTLP/gRPC on {grpc_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT={scheme}://{grpc_addr} OTEL_EXPORTER_OTLP_PROTOCOL=grpc{hint})"
     );
+    // The policies in force are part of the record an auditor reads.
+    store
+        .record(
+            "config",
+            serde_json::json!({
+                "event": "server started",
+                "version": env!("CARGO_PKG_VERSION"),
+                "price_table": price_table_version,
+                "encrypted_at_rest": store.encrypted(),
+                "redaction": if redacting { serde_json::to_value(&config.redaction).unwrap_or_default() } else { serde_json::Value::Bool(false) },
+                "tls": config.tls.cert.is_some(),
+                "client_certificates": config.tls.client_ca.is_some(),
+                "insecure_listen": config.insecure_listen,
+                "authentication": auth.enabled(),
+            }),
+        )
+        .await?;
     tracing::info!(
         data_dir = %config.data_dir.display(),
         price_table = %price_table_version,
@@ -185,9 +227,13 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
 }
 
 /// Without authentication, only loopback: refuse (or, with `insecure_listen`, warn about)
-/// any other address. Required client certificates are authentication.
-fn check_exposure(config: &Config, client_cert_required: bool) -> Result<(), ServeError> {
-    if client_cert_required {
+/// any other address. API keys and required client certificates are authentication.
+fn check_exposure(
+    config: &Config,
+    client_cert_required: bool,
+    api_keys: bool,
+) -> Result<(), ServeError> {
+    if client_cert_required || api_keys {
         return Ok(());
     }
     for (what, addr) in [("http", config.http), ("grpc", config.grpc)] {
@@ -256,6 +302,7 @@ fn serve_http(
 fn serve_grpc(
     listener: TcpListener,
     routes: tonic::service::Routes,
+    auth: Arc<auth::Auth>,
     tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
     stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -264,7 +311,11 @@ fn serve_grpc(
         let _ = stop.wait_for(|s| *s).await;
     };
     tokio::spawn(async move {
-        let server = tonic::transport::Server::builder().add_routes(routes);
+        let server = tonic::transport::Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(
+                auth::grpc_interceptor(auth),
+            ))
+            .add_routes(routes);
         let served = match tls {
             None => {
                 let incoming = tonic::transport::server::TcpIncoming::from(listener);

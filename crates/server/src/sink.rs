@@ -10,11 +10,13 @@ use std::time::Duration;
 use glassbox_ingest::{Batch, Sink, SinkError};
 use glassbox_pipeline::Pipeline;
 use glassbox_store::WriteBatch;
-use glassbox_store::sqlite::SqliteStore;
 use tokio::sync::Semaphore;
 
+use crate::projects::{DEFAULT, Projects};
+
 pub struct StoreSink {
-    store: Arc<SqliteStore>,
+    /// Each batch goes to its project's store.
+    projects: Arc<Projects>,
     pipeline: Arc<Pipeline>,
     /// One permit per KiB of request body waiting for the store.
     buffer: Arc<Semaphore>,
@@ -22,12 +24,12 @@ pub struct StoreSink {
 }
 
 impl StoreSink {
-    pub fn new(store: Arc<SqliteStore>, pipeline: Arc<Pipeline>, buffer_bytes: usize) -> Self {
+    pub fn new(projects: Arc<Projects>, pipeline: Arc<Pipeline>, buffer_bytes: usize) -> Self {
         let buffer_kib = u32::try_from(buffer_bytes / 1024)
             .unwrap_or(u32::MAX)
             .max(1);
         Self {
-            store,
+            projects,
             pipeline,
             buffer: Arc::new(Semaphore::new(buffer_kib as usize)),
             buffer_kib,
@@ -56,16 +58,24 @@ impl Sink for StoreSink {
                 mut spans,
                 mut logs,
                 metrics,
+                project,
                 ..
             } = batch;
+            let store = self
+                .projects
+                .get(project.as_deref().unwrap_or(DEFAULT))
+                .await
+                .map_err(|e| SinkError::Unavailable(format!("project store: {e}")))?
+                .store
+                .clone();
             let pipeline = self.pipeline.clone();
-            let store = self.store.clone();
+            let preparer = store.clone();
             // Normalising, pricing and encoding run here, in parallel across
             // requests; the store's single writer only runs SQL.
             let prepared = tokio::task::spawn_blocking(move || {
                 pipeline.process_spans(&mut spans);
                 pipeline.process_logs(&mut logs);
-                store.prepare(WriteBatch {
+                preparer.prepare(WriteBatch {
                     spans,
                     logs,
                     metrics,
@@ -74,8 +84,7 @@ impl Sink for StoreSink {
             .await
             .map_err(|e| SinkError::Unavailable(format!("pipeline task failed: {e}")))?
             .map_err(|e| SinkError::Unavailable(format!("could not encode the batch: {e}")))?;
-            let written = self
-                .store
+            let written = store
                 .try_write(prepared)
                 .map_err(|e| SinkError::Overloaded(e.to_string(), Duration::from_secs(1)))?;
             written

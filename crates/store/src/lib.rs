@@ -34,6 +34,10 @@ pub enum StoreError {
     SchemaTooNew { found: i64, supported: i64 },
     #[error("encryption key problem: {0}")]
     Key(String),
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Everything one export request contributes, written atomically.

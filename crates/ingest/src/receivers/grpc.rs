@@ -26,7 +26,7 @@ use tonic::{Request, Response, Status};
 
 use super::ReceiverLimits;
 use crate::decode::{self, Batch};
-use crate::{Sink, SinkError};
+use crate::{Project, Sink, SinkError};
 
 #[derive(Clone)]
 struct Receiver {
@@ -50,13 +50,24 @@ impl Receiver {
     }
 }
 
+/// The project the server's authentication attached to the request, if any.
+fn project_of<T>(request: &Request<T>) -> Option<String> {
+    request
+        .extensions()
+        .get::<Project>()
+        .map(|Project(p)| p.clone())
+}
+
 #[tonic::async_trait]
 impl TraceService for Receiver {
     async fn export(
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (rejected, message) = self.accept(decode::traces(request.into_inner())).await?;
+        let project = project_of(&request);
+        let mut batch = decode::traces(request.into_inner());
+        batch.project = project;
+        let (rejected, message) = self.accept(batch).await?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
                 rejected_spans: rejected,
@@ -72,7 +83,10 @@ impl MetricsService for Receiver {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (rejected, message) = self.accept(decode::metrics(request.into_inner())).await?;
+        let project = project_of(&request);
+        let mut batch = decode::metrics(request.into_inner());
+        batch.project = project;
+        let (rejected, message) = self.accept(batch).await?;
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: (rejected > 0).then_some(ExportMetricsPartialSuccess {
                 rejected_data_points: rejected,
@@ -88,7 +102,10 @@ impl LogsService for Receiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (rejected, message) = self.accept(decode::logs(request.into_inner())).await?;
+        let project = project_of(&request);
+        let mut batch = decode::logs(request.into_inner());
+        batch.project = project;
+        let (rejected, message) = self.accept(batch).await?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: (rejected > 0).then_some(ExportLogsPartialSuccess {
                 rejected_log_records: rejected,

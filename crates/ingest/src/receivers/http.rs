@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -25,7 +25,7 @@ use prost::Message;
 
 use super::ReceiverLimits;
 use crate::decode::{self, Encoding, Signal};
-use crate::{Sink, SinkError};
+use crate::{Project, Sink, SinkError};
 
 #[derive(Clone)]
 struct Receiver {
@@ -46,16 +46,31 @@ pub fn router(sink: Arc<dyn Sink>, limits: ReceiverLimits) -> Router {
         .with_state(state)
 }
 
-async fn traces(State(r): State<Receiver>, headers: HeaderMap, body: Body) -> Response {
-    export(r, Signal::Traces, headers, body).await
+async fn traces(
+    State(r): State<Receiver>,
+    project: Option<Extension<Project>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(r, Signal::Traces, project, headers, body).await
 }
 
-async fn metrics(State(r): State<Receiver>, headers: HeaderMap, body: Body) -> Response {
-    export(r, Signal::Metrics, headers, body).await
+async fn metrics(
+    State(r): State<Receiver>,
+    project: Option<Extension<Project>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(r, Signal::Metrics, project, headers, body).await
 }
 
-async fn logs(State(r): State<Receiver>, headers: HeaderMap, body: Body) -> Response {
-    export(r, Signal::Logs, headers, body).await
+async fn logs(
+    State(r): State<Receiver>,
+    project: Option<Extension<Project>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(r, Signal::Logs, project, headers, body).await
 }
 
 /// An OTLP/HTTP failure: the status code plus a `google.rpc.Status` body in the request's encoding.
@@ -133,8 +148,15 @@ fn content_encoding(headers: &HeaderMap) -> Result<Encoding, String> {
     }
 }
 
-async fn export(r: Receiver, signal: Signal, headers: HeaderMap, body: Body) -> Response {
-    match export_inner(&r, signal, &headers, body).await {
+async fn export(
+    r: Receiver,
+    signal: Signal,
+    project: Option<Extension<Project>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let project = project.map(|Extension(Project(p))| p);
+    match export_inner(&r, signal, project, &headers, body).await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!(status = %e.status, message = %e.message, "OTLP/HTTP export refused");
@@ -146,6 +168,7 @@ async fn export(r: Receiver, signal: Signal, headers: HeaderMap, body: Body) -> 
 async fn export_inner(
     r: &Receiver,
     signal: Signal,
+    project: Option<String>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ExportError> {
@@ -191,8 +214,9 @@ async fn export_inner(
             ));
         }
     };
-    let batch = decode::decode(signal, encoding, &body)
+    let mut batch = decode::decode(signal, encoding, &body)
         .map_err(|e| err(StatusCode::BAD_REQUEST, e.to_string()))?;
+    batch.project = project;
     let rejected = batch.rejected;
     let message = batch.rejection_message();
     if !batch.is_empty() {

@@ -510,6 +510,9 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
         });
     }
     let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    // One snapshot for the whole check, so a server committing meanwhile
+    // (entry and rows together) never shows rows past the last entry read.
+    conn.execute_batch("BEGIN")?;
     let mut r = Report::default();
     let key_bytes = match public_key {
         Some(k) => k,
@@ -661,4 +664,36 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
         }
     }
     Ok(r)
+}
+
+/// One audit entry as listed for auditors: what it is about, not its digests.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub seq: i64,
+    pub time_ns: i64,
+    pub kind: String,
+    /// The entry's `about` part (e.g. `{"batches": 3}`, a key event, a content read).
+    pub about: Value,
+    pub hash: String,
+}
+
+/// The newest `limit` entries, newest first.
+pub fn entries(conn: &Connection, limit: usize) -> Result<Vec<Entry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, time_ns, kind, detail, hash FROM audit_log ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        let detail: String = r.get(3)?;
+        let hash: Vec<u8> = r.get(4)?;
+        Ok(Entry {
+            seq: r.get(0)?,
+            time_ns: r.get(1)?,
+            kind: r.get(2)?,
+            about: serde_json::from_str::<Value>(&detail)
+                .map(|d| d["about"].clone())
+                .unwrap_or(Value::Null),
+            hash: hex(&hash),
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

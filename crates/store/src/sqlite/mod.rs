@@ -9,6 +9,7 @@
 pub mod audit;
 mod content;
 mod hot;
+pub mod keys;
 mod prepare;
 mod read;
 mod schema;
@@ -42,10 +43,18 @@ enum Work {
     Batch(PreparedBatch),
     /// Start sealing new content with a fresh data key.
     RotateDataKey,
+    /// Record an event (configuration in force, a policy change) in the audit trail.
+    Record(&'static str, serde_json::Value),
+    /// Create or revoke an API key, with its audit entry.
+    Key(
+        keys::KeyChange,
+        oneshot::Sender<Result<keys::KeyOutcome, StoreError>>,
+    ),
 }
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
+    dir: std::path::PathBuf,
     /// `None` only while dropping.
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -149,6 +158,7 @@ impl SqliteStore {
                 source,
             })?;
         Ok(Self {
+            dir: dir.to_path_buf(),
             jobs: Some(tx),
             writer: Some(writer),
             readers,
@@ -203,6 +213,52 @@ impl SqliteStore {
             ));
         }
         self.send(Work::RotateDataKey).await
+    }
+
+    /// Appends an event of `kind` to the audit trail (e.g. the configuration
+    /// and policies in force at start-up), in order with the data.
+    pub async fn record(
+        &self,
+        kind: &'static str,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.send(Work::Record(kind, detail)).await
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates or revokes an API key through the writer, which commits the
+    /// change with its audit entry.
+    pub async fn change_key(
+        &self,
+        change: keys::KeyChange,
+    ) -> Result<keys::KeyOutcome, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(Work::Key(change, reply)).await?;
+        outcome.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// The key whose secret hashes to `hash` ([`keys::hash`]), revoked or not.
+    pub fn key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<keys::ApiKey>, StoreError> {
+        self.read(|conn| keys::lookup(conn, hash))
+    }
+
+    /// Every API key, without secrets.
+    pub fn list_keys(&self) -> Result<Vec<keys::ApiKey>, StoreError> {
+        self.read(keys::list)
+    }
+
+    /// Whether any API key was ever created.
+    pub fn keys_exist(&self) -> Result<bool, StoreError> {
+        self.read(keys::any)
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit_entries(&self, limit: usize) -> Result<Vec<audit::Entry>, StoreError> {
+        self.read(|conn| audit::entries(conn, limit))
     }
 
     async fn send(&self, work: Work) -> Result<(), StoreError> {
@@ -279,8 +335,17 @@ fn writer_loop(
         let Job { work, done } = first;
         let batch = match work {
             Work::Batch(b) => b,
+            Work::Record(kind, detail) => {
+                let _ = done.send(record(&mut conn, &mut auditor, kind, detail));
+                continue;
+            }
             Work::RotateDataKey => {
                 let _ = done.send(rotate_data_key(&mut conn, vault, &mut auditor));
+                continue;
+            }
+            Work::Key(change, reply) => {
+                let _ = reply.send(change_key(&mut conn, &change, &mut auditor));
+                let _ = done.send(Ok(()));
                 continue;
             }
         };
@@ -330,6 +395,32 @@ fn writer_loop(
 
 /// One transaction for all waiting batches; each batch in its own savepoint so
 /// one bad batch does not sink the others.
+fn record(
+    conn: &mut Connection,
+    auditor: &mut audit::Auditor,
+    kind: &str,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let entry = auditor.append(&tx, kind, &audit::ContentTally::default(), detail)?;
+    tx.commit()?;
+    auditor.apply(entry);
+    Ok(())
+}
+
+fn change_key(
+    conn: &mut Connection,
+    change: &keys::KeyChange,
+    auditor: &mut audit::Auditor,
+) -> Result<keys::KeyOutcome, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (outcome, about) = keys::apply(&tx, change)?;
+    let entry = auditor.append(&tx, "access", &audit::ContentTally::default(), about)?;
+    tx.commit()?;
+    auditor.apply(entry);
+    Ok(outcome)
+}
+
 fn rotate_data_key(
     conn: &mut Connection,
     vault: &vault::Vault,

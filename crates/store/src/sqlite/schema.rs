@@ -210,6 +210,20 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE traces ADD COLUMN pii_findings INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: API keys (access control; see sqlite/keys.rs). Only a hash of each
+    // key is stored; a revoked key stays listed.
+    r#"
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        project TEXT NOT NULL,
+        role TEXT NOT NULL,
+        name TEXT,
+        created_ns INTEGER NOT NULL,
+        revoked_ns INTEGER
+    );
+    "#,
 ];
 
 pub fn current_version() -> i64 {
