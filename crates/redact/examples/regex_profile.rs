@@ -24,7 +24,13 @@ fn main() {
     let bytes: usize = texts.iter().map(String::len).sum();
     let d = glassbox_redact::Detector::new();
     let mut rows = Vec::new();
-    for (name, re) in d.debug_patterns() {
+    let parts = d.debug_cue_parts();
+    let all = d
+        .debug_patterns()
+        .into_iter()
+        .map(|(n, r)| (n.to_owned(), r))
+        .chain(parts.iter().map(|(n, r)| (n.clone(), r)));
+    for (name, re) in all {
         let mut n = 0;
         for t in &texts {
             n += re.find_iter(t).count();

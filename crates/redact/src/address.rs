@@ -4,6 +4,7 @@
 
 use regex::Regex;
 
+use crate::scan::Start;
 use crate::util::{Alt, Hit, right_ok};
 use crate::{EntityType, Sink};
 
@@ -60,13 +61,13 @@ impl Address {
 
 impl Address {
     pub(crate) fn new() -> Address {
-        let word = r"(?:[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'’.\-]*|\d+(?:st|nd|rd|th))";
+        let word = r"(?:[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'’.\-]*|[0-9]+(?:st|nd|rd|th))";
         let us = format!(
             concat!(
-                r"(?-u:\b)\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+(?:(?:[NSEW]\.?|North|South|East|West|Northeast|Northwest|Southeast|Southwest)\s+)?",
+                r"(?-u:\b)[0-9]{{1,6}}[A-Za-z]?(?:-[0-9]{{1,4}})?\s+(?:(?:[NSEW]\.?|North|South|East|West|Northeast|Northwest|Southeast|Southwest)\s+)?",
                 r"(?:{w}\s+){{1,4}}(?:{sfx})(?-u:\b)\.?(?:\s+(?:[NSEW]\.?|N[EW]|S[EW])(?-u:\b))?",
                 r"(?:,?\s*(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|Room|Rm\.?|Bldg\.?|Building|#)\s*#?[A-Za-z0-9\-]+)?",
-                r"(?:,?\s+(?:{city}),?\s+(?:(?:{st})\s+\d{{5}}(?:-\d{{4}})?|[A-Z]{{1,2}}\d[A-Z\d]?\s?\d[A-Z]{{2}})(?-u:\b))?"
+                r"(?:,?\s+(?:{city}),?\s+(?:(?:{st})\s+[0-9]{{5}}(?:-[0-9]{{4}})?|[A-Z]{{1,2}}[0-9][A-Z0-9]?\s?[0-9][A-Z]{{2}})(?-u:\b))?"
             ),
             w = word,
             sfx = US_SUFFIXES,
@@ -75,17 +76,17 @@ impl Address {
         );
         let de = format!(
             concat!(
-                r"(?:[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]]*[\- ])*[A-ZÀ-ÖØ-Þ]?[[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]\-]*(?i:{sfx})\s+\d{{1,4}}\s?[a-zA-Z]?(?:[\-/]\d{{1,4}}[a-z]?)?(?-u:\b)",
-                r"(?:,?\s+(?:D-|A-|CH-)?\d{{4,5}}\s+{city})?"
+                r"(?:[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]]*[\- ])*[A-ZÀ-ÖØ-Þ]?[[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]\-]*(?i:{sfx})\s+[0-9]{{1,4}}\s?[a-zA-Z]?(?:[\-/][0-9]{{1,4}}[a-z]?)?(?-u:\b)",
+                r"(?:,?\s+(?:D-|A-|CH-)?[0-9]{{4,5}}\s+{city})?"
             ),
             sfx = DE_SUFFIXES,
             city = CITY
         );
         let fr = format!(
             concat!(
-                r"(?-u:\b)\d{{1,4}}(?:\s?(?:bis|ter|[A-D]))?,?\s+(?i:{t})\s+(?:(?:de|du|des|la|le|les|d'|l')\s*)*",
+                r"(?-u:\b)[0-9]{{1,4}}(?:\s?(?:bis|ter|[A-D]))?,?\s+(?i:{t})\s+(?:(?:de|du|des|la|le|les|d'|l')\s*)*",
                 r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'’\-]*(?:\s+(?:(?:de|du|des|la|le|les|d'|l')\s*)*[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'’\-]*){{0,4}}",
-                r"(?:,?\s+\d{{5}}\s+{city})?"
+                r"(?:,?\s+[0-9]{{5}}\s+{city})?"
             ),
             t = FR_TYPES,
             city = CITY
@@ -93,8 +94,8 @@ impl Address {
         let es = format!(
             concat!(
                 r"(?:(?:{t})\s+(?:(?:de|del|la|las|los|el)\s+)*[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'\-]*",
-                r"(?:\s+(?:(?:de|del|la|las|los|el|y)\s+)*[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'\-]*){{0,4}},?\s*(?:n[º°]\s*)?\d{{1,4}}",
-                r"(?:,?\s*\d{{1,2}}[º°ª]?\s?[A-Za-z]?(?-u:\b))?(?:,?\s+\d{{5}}\s+{city})?)"
+                r"(?:\s+(?:(?:de|del|la|las|los|el|y)\s+)*[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'\-]*){{0,4}},?\s*(?:n[º°]\s*)?[0-9]{{1,4}}",
+                r"(?:,?\s*[0-9]{{1,2}}[º°ª]?\s?[A-Za-z]?(?-u:\b))?(?:,?\s+[0-9]{{5}}\s+{city})?)"
             ),
             t = ES_TYPES,
             city = CITY
@@ -103,24 +104,34 @@ impl Address {
         let generic_eu = format!(
             concat!(
                 r"(?-u:\b)[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'’.\-]*(?:[ ](?:(?:de|del|la|las|los|el|di|da|du|des|von|van|der|den|am|an|im|auf)[ ])*[A-ZÀ-ÖØ-Þ][[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ]'’.\-]*){{0,4}}",
-                r",?[ ]\d{{1,4}}[a-zA-Z]?,[ ]\d{{4,5}}[ ]{city}"
+                r",?[ ][0-9]{{1,4}}[a-zA-Z]?,[ ][0-9]{{4,5}}[ ]{city}"
             ),
             city = CITY
         );
+        let unescape = |list: &str| -> Vec<String> {
+            list.split('|').map(|w| w.replace("\\.", ".")).collect()
+        };
+        let suffixes = unescape(DE_SUFFIXES);
+        // `12 bis, rue …`: the French pattern lets `bis`/`ter` sit between number and type.
+        let mut fr_words = unescape(FR_TYPES);
+        fr_words.extend(["bis".to_owned(), "ter".to_owned()]);
         Address {
-            structural: Alt::new(&[
-                &us,
-                &de,
-                &fr,
-                &es,
-                &generic_eu,
-                concat!(
+            // House numbers and postcodes are ASCII digits (`[0-9]`, not Unicode `\d`):
+            // the cue scan finds the starts of these patterns from ASCII digit runs.
+            structural: Alt::with_starts(vec![
+                (us, Start::HouseNumber(Vec::new())),
+                (de, Start::StreetSuffix(suffixes)),
+                (fr, Start::HouseNumber(fr_words)),
+                (es, Start::Prefix),
+                (generic_eu, Start::NumberPostcode),
+                (concat!(
                     r"(?i)(?:(?-u:\b)(?:address|addr|adresse|anschrift|wohnanschrift|lieferadresse|rechnungsadresse|postanschrift|",
                     r"domicilio|direcci[óo]n(?: de env[íi]o| postal)?|ship(?:ping)? to|deliver(?:ed)? to|send (?:it|them|the \w+) to|",
                     r"located at|lives at|resides at|moved to|line_?1|address_?line_?1|street(?:_?address)?|street_line|",
                     r"liefern an|envoyer à|enviar a)(?-u:\b))",
                     r"[\x22'\s:=]{0,6}(?:(?:lautet jetzt|lautet|ahora es|est maintenant|est|is now|is|es|ist|à|a)\s*:?\s+)?"
-                ),
+                )
+                .to_owned(), Start::Prefix),
             ]),
         }
     }

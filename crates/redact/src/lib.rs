@@ -45,6 +45,7 @@ mod normalize;
 mod patterns;
 mod person;
 mod redact;
+mod scan;
 mod table;
 mod util;
 mod validate;
@@ -214,7 +215,7 @@ pub struct Detector {
     address: address::Address,
     person: person::Person,
     table: table::Table,
-    cues: util::Shared,
+    cues: scan::Shared,
 }
 
 impl Default for Detector {
@@ -232,7 +233,7 @@ impl Detector {
         let address = address::Address::new();
         let person = person::Person::new();
         // Order matters where cues could overlap: the earlier family wins a tie.
-        let cues = util::Shared::new(&[
+        let cues = scan::Shared::new(&[
             &patterns.keyed_secret,
             &context.cues,
             &address.structural,
@@ -252,12 +253,17 @@ impl Detector {
     #[doc(hidden)]
     pub fn debug_patterns(&self) -> Vec<(&'static str, &regex::Regex)> {
         let mut v = self.patterns.regexes();
-        v.push(("shared::cues", self.cues.regex()));
         v.extend(self.context.regexes());
         v.extend(self.address.regexes());
         v.extend(self.person.regexes());
         v.extend(self.table.regexes());
         v
+    }
+
+    /// Every part of the shared cue pass compiled alone, for profiling.
+    #[doc(hidden)]
+    pub fn debug_cue_parts(&self) -> Vec<(String, regex::Regex)> {
+        self.cues.part_regexes()
     }
 
     /// Finds sensitive values in `text`. The result is sorted by start and free of

@@ -392,7 +392,7 @@ impl Patterns {
 
     fn ips(&self, t: &str, sink: &mut Sink) {
         let b = t.as_bytes();
-        if t.contains('.') {
+        if may_have_ipv4(b) {
             for m in self.ipv4.find_iter(t) {
                 let (s, e) = (m.start(), m.end());
                 if s > 0
@@ -421,7 +421,7 @@ impl Patterns {
                 sink.push(s, e, EntityType::IpAddress);
             }
         }
-        if t.contains(':') {
+        if may_have_ipv6(b) {
             for m in self.ipv6.find_iter(t) {
                 let (s, mut e) = (m.start(), m.end());
                 if s > 0
@@ -542,6 +542,37 @@ impl Patterns {
         }
         Some(shaped || has_cue)
     }
+}
+
+/// Whether `\d\.\d{1,3}\.\d` occurs, which every IPv4 match contains. Most texts with
+/// dots have only decimals, timestamps and host names, and then the regex pass is skipped.
+fn may_have_ipv4(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'.', b).any(|i| {
+        i > 0 && b[i - 1].is_ascii_digit() && {
+            let d = b[i + 1..]
+                .iter()
+                .take(4)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            (1..=3).contains(&d)
+                && b.get(i + 1 + d) == Some(&b'.')
+                && b.get(i + 2 + d).is_some_and(u8::is_ascii_digit)
+        }
+    })
+}
+
+/// Whether two colons separated by at most four hex digits occur, which every IPv6 match
+/// contains. JSON and prose colons are followed by a space or quote, so most texts skip
+/// the regex pass.
+fn may_have_ipv6(b: &[u8]) -> bool {
+    memchr::memchr_iter(b':', b).any(|i| {
+        let h = b[i + 1..]
+            .iter()
+            .take(5)
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        h <= 4 && b.get(i + 1 + h) == Some(&b':')
+    })
 }
 
 /// Next run of digit groups joined by single separators (`+49 (0)30 123-45`, `4111 1111

@@ -12,6 +12,7 @@
 
 use regex::Regex;
 
+use crate::scan::Start;
 use crate::util::{Alt, Hit, re};
 use crate::{EntityType, Sink};
 
@@ -92,14 +93,29 @@ impl Person {
             r"{token} {token}(?: {token})?(?: \((?:\x22|“|')| here(?-u:\b)| speaking(?-u:\b)| hier(?-u:\b)| ici(?-u:\b))"
         );
         Person {
-            cues: Alt::new(&[
-                LIST_CUES,
-                &keys,
-                INTRO_CUES,
-                STRONG_CUES,
-                WEAK_CUES,
-                &keyw,
-                &post,
+            cues: Alt::with_starts(vec![
+                (LIST_CUES.to_owned(), Start::Prefix),
+                (keys, Start::Prefix),
+                (INTRO_CUES.to_owned(), Start::Prefix),
+                (STRONG_CUES.to_owned(), Start::Prefix),
+                (WEAK_CUES.to_owned(), Start::Prefix),
+                (keyw, Start::Prefix),
+                (
+                    post,
+                    Start::Tail(
+                        [
+                            " (\x22",
+                            " (“",
+                            " ('",
+                            " here",
+                            " speaking",
+                            " hier",
+                            " ici",
+                        ]
+                        .map(str::to_owned)
+                        .to_vec(),
+                    ),
+                ),
             ]),
             before_mail: re(&format!(
                 r"({token}(?: {token}){{0,3}}) ?[<(]\s*(?:mailto:)?([A-Za-z0-9._%+\-]+)@"
@@ -414,7 +430,9 @@ fn propagate(t: &str, names: &mut Vec<(usize, usize)>) {
     }
     let b = t.as_bytes();
     for w in toks {
-        for (p, _) in t.match_indices(w) {
+        // memmem's vectorised search: this runs once per distinct name token over the
+        // whole text.
+        for p in memchr::memmem::find_iter(b, w.as_bytes()) {
             let e = p + w.len();
             let before_ok = t[..p]
                 .chars()

@@ -589,3 +589,43 @@ fn detector_is_send_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Detector>();
 }
+
+/// The candidate-driven cue scan must find exactly the matches of the plain unanchored
+/// alternation, on the dev texts and on texts built to stress the structural starts.
+#[test]
+fn cue_scan_matches_reference() {
+    let dev = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/pii/dev.jsonl"
+    );
+    let mut texts: Vec<String> = std::fs::read_to_string(dev)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_owned))
+        .collect();
+    texts.extend(
+        [
+            "Lieferadresse: Am Neuen Markt 5, 10115 Berlin",
+            "xAbc Defstraße 12a, D-80331 München",
+            "Bahnhofstr. 7 und Hauptstraße\u{a0}9",
+            "Rue de la Paix, 12, 75002 Paris, then Calle Mayor 3",
+            "Jean Dupont here, and Anna Maria Schmidt (\"Tenant\") speaking",
+            "1146 Everett Lodge, Jonathanside, MD 02032 and 12 bis, rue Victor Hugo",
+            "PASSWORD=x; paſsword: y; DOB 1990-01-01; ssn 123456789",
+        ]
+        .map(str::to_owned),
+    );
+    let d = det();
+    for t in &texts {
+        let n = crate::normalize::normalize(t);
+        let got = d.cues.scan(&n);
+        let want = d.cues.scan_reference(&n);
+        let key = |v: &Vec<Vec<crate::util::Hit>>| -> Vec<Vec<(usize, usize, usize)>> {
+            v.iter()
+                .map(|f| f.iter().map(|h| (h.start(), h.end(), h.kind)).collect())
+                .collect()
+        };
+        assert_eq!(key(&got), key(&want), "cue scan differs on {t:?}");
+    }
+}

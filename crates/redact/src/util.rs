@@ -1,10 +1,13 @@
 //! Small helpers shared by the detectors.
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
+
+pub(crate) use crate::scan::{Alt, Hit};
 
 /// Compiles a pattern that is a constant of this crate; a failure is a programming error
 /// caught by the unit tests, never something input can trigger.
 pub(crate) fn re(pattern: &str) -> Regex {
+    let pattern = &ascii_digits(pattern);
     // A roomy lazy-DFA cache keeps the big alternations on the DFA instead of letting the
     // engine fall back to the much slower NFA simulation when the cache thrashes.
     match RegexBuilder::new(pattern)
@@ -15,6 +18,29 @@ pub(crate) fn re(pattern: &str) -> Regex {
         Ok(r) => r,
         Err(e) => panic!("glassbox-redact: invalid built-in pattern {pattern:?}: {e}"),
     }
+}
+
+/// Rewrites `\d` as `[0-9]`. Every value format detected here (cards, IPs, dates, ids)
+/// uses ASCII digits, and the validators parse ASCII only; Unicode `\d` (hundreds of code
+/// points across scripts) just makes every automaton larger and slower.
+pub(crate) fn ascii_digits(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some(n) => {
+                out.push('\\');
+                out.push(n);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 #[inline]
@@ -83,102 +109,5 @@ pub(crate) fn nearest_cue(window: &str, positive: &Regex, negative: &Regex) -> O
         (Some(_), None) => Some(true),
         (None, Some(_)) => Some(false),
         (Some(a), Some(b)) => Some(a >= b),
-    }
-}
-
-/// A family of cue patterns owned by one detector. Its parts are searched together with
-/// every other family in a single pass (see [`Shared`]); the owner receives its matches as
-/// [`Hit`]s carrying the index of the part that matched.
-pub(crate) struct Alt {
-    pub parts: Vec<String>,
-}
-
-impl Alt {
-    pub(crate) fn new(parts: &[&str]) -> Alt {
-        Alt {
-            parts: parts.iter().map(|p| (*p).to_owned()).collect(),
-        }
-    }
-}
-
-/// One match of a cue family: byte span and the index of the part within its family.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Hit {
-    start: usize,
-    end: usize,
-    pub kind: usize,
-}
-
-impl Hit {
-    pub(crate) fn start(&self) -> usize {
-        self.start
-    }
-    pub(crate) fn end(&self) -> usize {
-        self.end
-    }
-}
-
-/// All cue families in one regex: a single pass over the text instead of one per
-/// detector. `find_iter` on the union is far cheaper than capture groups (which need a
-/// slower engine per match); the part that matched is recovered with one anchored
-/// `RegexSet` test on the short matched text.
-pub(crate) struct Shared {
-    all: Regex,
-    kinds: RegexSet,
-    /// (family, index within family) for each part, in union order.
-    owner: Vec<(usize, usize)>,
-    families: usize,
-}
-
-impl Shared {
-    pub(crate) fn new(families: &[&Alt]) -> Shared {
-        let mut parts = Vec::new();
-        let mut owner = Vec::new();
-        for (f, alt) in families.iter().enumerate() {
-            for (k, p) in alt.parts.iter().enumerate() {
-                parts.push(p.as_str());
-                owner.push((f, k));
-            }
-        }
-        let all = parts
-            .iter()
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|");
-        let anchored: Vec<String> = parts.iter().map(|p| format!("^(?:{p})$")).collect();
-        let kinds = match RegexSetBuilder::new(&anchored)
-            .dfa_size_limit(64 << 20)
-            .size_limit(64 << 20)
-            .build()
-        {
-            Ok(k) => k,
-            Err(e) => panic!("glassbox-redact: invalid built-in pattern set: {e}"),
-        };
-        Shared {
-            all: re(&all),
-            kinds,
-            owner,
-            families: families.len(),
-        }
-    }
-
-    /// The hits of every family, indexed by family.
-    pub(crate) fn scan(&self, t: &str) -> Vec<Vec<Hit>> {
-        let mut out = vec![Vec::new(); self.families];
-        for m in self.all.find_iter(t) {
-            if let Some(i) = self.kinds.matches(m.as_str()).iter().next() {
-                let (f, kind) = self.owner[i];
-                out[f].push(Hit {
-                    start: m.start(),
-                    end: m.end(),
-                    kind,
-                });
-            }
-        }
-        out
-    }
-
-    pub(crate) fn regex(&self) -> &Regex {
-        &self.all
     }
 }

@@ -30,6 +30,7 @@ pub fn router(store: Arc<SqliteStore>) -> Router {
             "/api/v1/admin/keys/rotate",
             axum::routing::post(rotate_data_key),
         )
+        .route("/api/v1/admin/erase", axum::routing::post(erase))
         .fallback(not_found)
         .with_state(store)
 }
@@ -184,6 +185,40 @@ async fn rotate_data_key(State(store): State<Arc<SqliteStore>>) -> Result<Respon
             "unavailable",
             e.to_string(),
         )),
+    }
+}
+
+/// `{"user_id": "…"}` erases one user's traces, logs and content (GDPR
+/// Art. 17); `{"before": "RFC 3339"}` everything older (retention). Audited.
+async fn erase(
+    State(store): State<Arc<SqliteStore>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    use glassbox_store::sqlite::erase::Selector;
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, "invalid_body", m);
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("the body must be JSON: {e}")))?;
+    let selector = match (v.get("user_id"), v.get("before")) {
+        (Some(serde_json::Value::String(u)), None) if !u.is_empty() => Selector::User(u.clone()),
+        (None, Some(serde_json::Value::String(t))) => {
+            Selector::Before(query::parse_time("before", t).map_err(|e| bad(e.to_string()))?)
+        }
+        _ => {
+            return Err(bad(
+                "give exactly one of {\"user_id\": \"…\"} (a user's data) or {\"before\": \"2026-01-01T00:00:00Z\"} (retention)".into(),
+            ));
+        }
+    };
+    match store.erase(selector).await {
+        Ok(report) => Ok((StatusCode::OK, Json(report)).into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "erasure failed");
+            Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+            ))
+        }
     }
 }
 

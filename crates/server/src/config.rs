@@ -51,6 +51,44 @@ pub struct Config {
     pub redaction: RedactionConfig,
     /// `[auth]`: API keys and roles.
     pub auth: AuthConfig,
+    /// `[retention]`: how long data is kept, per project.
+    pub retention: RetentionConfig,
+}
+
+/// `[retention]`. Without `days`, data is kept until erased.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Traces that ended more than this many days ago (and older logs and
+    /// metric points) are erased, with an audit entry.
+    pub days: Option<u64>,
+    /// Per-project overrides, e.g. `{ acme = 7 }`.
+    #[serde(default)]
+    pub projects: std::collections::BTreeMap<String, u64>,
+    /// How often the retention sweep runs.
+    #[serde(default = "hourly")]
+    pub interval_secs: u64,
+}
+
+fn hourly() -> u64 {
+    3600
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            days: None,
+            projects: Default::default(),
+            interval_secs: hourly(),
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// The retention of a project, if any.
+    pub fn days_for(&self, project: &str) -> Option<u64> {
+        self.projects.get(project).copied().or(self.days)
+    }
 }
 
 /// `[auth]`. Authentication is on once any API key exists (`glassbox keys
@@ -148,6 +186,7 @@ impl Default for Config {
             encryption: EncryptionConfig::default(),
             redaction: RedactionConfig::default(),
             auth: AuthConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -167,6 +206,7 @@ struct File {
     encryption: Option<EncryptionConfig>,
     redaction: Option<RedactionConfig>,
     auth: Option<AuthConfig>,
+    retention: Option<RetentionConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -200,6 +240,7 @@ impl Config {
             encryption: file.encryption.unwrap_or_default(),
             redaction: file.redaction.unwrap_or_default(),
             auth: file.auth.unwrap_or_default(),
+            retention: file.retention.unwrap_or_default(),
         })
     }
 

@@ -185,6 +185,14 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         reloader.as_ref().map(|r| r.grpc.subscribe()),
         stopped,
     );
+    let mut tasks = vec![http_task, grpc_task];
+    if config.retention.days.is_some() || !config.retention.projects.is_empty() {
+        tasks.push(tokio::spawn(retention_loop(
+            projects.clone(),
+            config.retention.clone(),
+            stop.subscribe(),
+        )));
+    }
     let (scheme, hint) = endpoint_hint(&config.tls, tls.is_some());
     tracing::info!(
         "UI, API and OTLP/HTTP on {scheme}://{http_addr}  (OTEL_EXPORTER_OTLP_ENDPOINT={scheme}://{http_addr} OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf{hint})"
@@ -222,8 +230,44 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         tls: tls.is_some(),
         tls_reloader: reloader,
         stop,
-        tasks: vec![http_task, grpc_task],
+        tasks,
     })
+}
+
+/// Erases what each project's retention says is too old, every interval.
+async fn retention_loop(
+    projects: Arc<projects::Projects>,
+    retention: config::RetentionConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = std::time::Duration::from_secs(retention.interval_secs.max(1));
+    loop {
+        for p in projects.all().await {
+            let Some(days) = retention.days_for(&p.name) else {
+                continue;
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+            let cutoff = now.saturating_sub(days.saturating_mul(86_400_000_000_000));
+            match p
+                .store
+                .erase(glassbox_store::sqlite::erase::Selector::Before(cutoff))
+                .await
+            {
+                Ok(r) if r.traces > 0 || r.logs > 0 || r.metric_points > 0 => tracing::info!(
+                    project = %p.name, days, traces = r.traces, spans = r.spans, logs = r.logs,
+                    "retention erased old data"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(project = %p.name, error = %e, "retention sweep failed"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Without authentication, only loopback: refuse (or, with `insecure_listen`, warn about)

@@ -97,6 +97,11 @@ impl Projects {
         &self.default
     }
 
+    /// Every open project (all that exist on disk are opened at start).
+    pub async fn all(&self) -> Vec<Arc<Project>> {
+        self.open.lock().await.values().cloned().collect()
+    }
+
     /// The project, opening (creating) its store on first use.
     pub async fn get(&self, name: &str) -> Result<Arc<Project>, StoreError> {
         if name == DEFAULT {

@@ -25,7 +25,7 @@
 //! `GLASSBOX_AUDIT_KEY`), or truncating entries and data together after the
 //! last checkpoint an auditor holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
@@ -77,6 +77,14 @@ impl Sum512 {
         }
         self.add_bytes(&bytes);
     }
+    /// Subtracts (mod 2^512): adds the two's complement.
+    fn sub(&mut self, other: &Sum512) {
+        let mut neg = Sum512(other.0.map(|l| !l));
+        let mut one = [0u8; 64];
+        one[0] = 1;
+        neg.add_bytes(&one);
+        self.add(&neg);
+    }
     fn hex(&self) -> String {
         self.0.iter().rev().map(|l| format!("{l:016x}")).collect()
     }
@@ -110,6 +118,15 @@ impl ContentTally {
         self.rows[table] += 1;
         self.sums[table].add_bytes(&out);
     }
+    fn minus(&self, other: &ContentTally) -> ContentTally {
+        let mut out = *self;
+        for i in 0..3 {
+            out.rows[i] = out.rows[i].saturating_sub(other.rows[i]);
+            out.sums[i].sub(&other.sums[i]);
+        }
+        out
+    }
+
     fn plus(&self, other: &ContentTally) -> ContentTally {
         let mut out = *self;
         for i in 0..3 {
@@ -147,27 +164,134 @@ fn encode(h: &mut blake3::Hasher, v: ValueRef<'_>) {
     }
 }
 
-/// (rows, digest) of a table's rows with rowid in `from..=to`, as stored.
+/// A stored row's digest: every column as stored, row id first.
+pub fn row_digest(row: &rusqlite::Row<'_>, columns: usize) -> Result<[u8; 32], StoreError> {
+    let mut h = blake3::Hasher::new();
+    for i in 0..columns {
+        encode(&mut h, row.get_ref(i)?);
+    }
+    Ok(*h.finalize().as_bytes())
+}
+
+/// The digest of one row by id, or `None` when there is no such row.
+pub fn digest_of(
+    conn: &Connection,
+    table: &str,
+    rowid: i64,
+) -> Result<Option<[u8; 32]>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT rowid, * FROM {table} WHERE rowid = ?1"))?;
+    let n = stmt.column_count();
+    let mut q = stmt.query([rowid])?;
+    match q.next()? {
+        Some(row) => Ok(Some(row_digest(row, n)?)),
+        None => Ok(None),
+    }
+}
+
+/// What erasures did to covered rows: (table, row id) → (the digest the row
+/// had when first covered, its digest now or `None` when deleted).
+pub type Erased = std::collections::HashMap<(String, i64), ([u8; 32], Option<[u8; 32]>)>;
+
+/// (rows found, digest) of a table's rows with rowid in `from..=to`: a hash
+/// of each row's id and digest, in id order. With `erased`, rows that a
+/// recorded erasure deleted or rewrote count with the digest they had when
+/// covered, provided they are now exactly as the erasure left them.
 fn range_digest(
     conn: &Connection,
     table: &str,
     from: i64,
     to: i64,
+    erased: Option<&Erased>,
 ) -> Result<(u64, [u8; 32]), StoreError> {
-    let mut h = blake3::Hasher::new();
-    let mut rows = 0u64;
+    let mut rows: Vec<(i64, [u8; 32])> = Vec::new();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT rowid, * FROM {table} WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid"
     ))?;
     let n = stmt.column_count();
     let mut q = stmt.query(params![from, to])?;
     while let Some(row) = q.next()? {
-        rows += 1;
-        for i in 0..n {
-            encode(&mut h, row.get_ref(i)?);
+        let id: i64 = row.get(0)?;
+        rows.push((id, row_digest(row, n)?));
+    }
+    let found = rows.len() as u64;
+    if let Some(erased) = erased {
+        for r in &mut rows {
+            if let Some((original, Some(now))) = erased.get(&(table.to_owned(), r.0))
+                && *now == r.1
+            {
+                r.1 = *original;
+            }
+        }
+        let present: std::collections::HashSet<i64> = rows.iter().map(|r| r.0).collect();
+        for ((t, id), (original, now)) in erased {
+            if t == table && now.is_none() && (from..=to).contains(id) && !present.contains(id) {
+                rows.push((*id, *original));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+    }
+    let mut h = blake3::Hasher::new();
+    for (id, d) in &rows {
+        h.update(&id.to_le_bytes());
+        h.update(d);
+    }
+    Ok((found, *h.finalize().as_bytes()))
+}
+
+/// One erased row: table, row id, digest before, digest after (`None`: deleted).
+pub type Erasure = (&'static str, i64, [u8; 32], Option<[u8; 32]>);
+/// The same, as read back from `audit_erasures`.
+type ErasureRecord = (String, i64, [u8; 32], Option<[u8; 32]>);
+
+/// What an erase entry commits to: its erasure records, in (table, row) order.
+fn erasures_digest(rows: impl Iterator<Item = ErasureRecord>) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for (t, row, old, new) in rows {
+        h.update(t.as_bytes());
+        h.update(&[0]);
+        h.update(&row.to_le_bytes());
+        h.update(&old);
+        match new {
+            Some(n) => {
+                h.update(&[1]);
+                h.update(&n);
+            }
+            None => {
+                h.update(&[0]);
+            }
         }
     }
-    Ok((rows, *h.finalize().as_bytes()))
+    *h.finalize().as_bytes()
+}
+
+/// Every recorded erasure: the map `range_digest` needs, and each erase
+/// entry's digest of its records.
+fn load_erasures(conn: &Connection) -> Result<(Erased, HashMap<i64, [u8; 32]>), StoreError> {
+    let mut erased = Erased::new();
+    let mut per_entry: BTreeMap<i64, Vec<ErasureRecord>> = BTreeMap::new();
+    let mut stmt =
+        conn.prepare("SELECT seq, tbl, row, old, new FROM audit_erasures ORDER BY seq, tbl, row")?;
+    let mut q = stmt.query([])?;
+    while let Some(r) = q.next()? {
+        let seq: i64 = r.get(0)?;
+        let t: String = r.get(1)?;
+        let row: i64 = r.get(2)?;
+        let old: Vec<u8> = r.get(3)?;
+        let new: Option<Vec<u8>> = r.get(4)?;
+        let old: [u8; 32] = old.try_into().unwrap_or([0; 32]);
+        let new: Option<[u8; 32]> = new.map(|n| n.try_into().unwrap_or([0; 32]));
+        erased
+            .entry((t.clone(), row))
+            .and_modify(|e| e.1 = new)
+            .or_insert((old, new));
+        per_entry.entry(seq).or_default().push((t, row, old, new));
+    }
+    let digests = per_entry
+        .into_iter()
+        .map(|(seq, rows)| (seq, erasures_digest(rows.into_iter())))
+        .collect();
+    Ok((erased, digests))
 }
 
 fn max_rowid(conn: &Connection, table: &str) -> Result<i64, StoreError> {
@@ -370,19 +494,57 @@ impl Auditor {
         added: &ContentTally,
         extra: Value,
     ) -> Result<Pending, StoreError> {
+        self.append_with(tx, kind, self.content.plus(added), extra)
+    }
+
+    /// Appends an `erase` entry: `erasures` (table, row id, digest before,
+    /// digest after or `None` when deleted) are recorded in `audit_erasures`
+    /// under the entry's number and committed to by a digest in the entry;
+    /// `removed` is what left the content tables.
+    pub fn append_erasure(
+        &self,
+        tx: &Connection,
+        erasures: &[Erasure],
+        removed: &ContentTally,
+        mut about: Value,
+    ) -> Result<Pending, StoreError> {
+        let seq = self.seq + 1;
+        let mut sorted: Vec<_> = erasures.to_vec();
+        sorted.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (t, row, old, new) in &sorted {
+            tx.prepare_cached(
+                "INSERT INTO audit_erasures (seq, tbl, row, old, new) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![seq, t, row, &old[..], new.as_ref().map(|n| &n[..])])?;
+        }
+        about["erased_rows"] = Value::from(sorted.len());
+        about["erasures_digest"] = Value::String(hex(&erasures_digest(
+            sorted
+                .iter()
+                .map(|(t, r, o, n)| (t.to_string(), *r, *o, *n)),
+        )));
+        self.append_with(tx, "erase", self.content.minus(removed), about)
+    }
+
+    fn append_with(
+        &self,
+        tx: &Connection,
+        kind: &str,
+        content: ContentTally,
+        extra: Value,
+    ) -> Result<Pending, StoreError> {
         let mut tables = serde_json::Map::new();
         let mut covered = self.covered;
         for (i, t) in RANGED.iter().enumerate() {
             let from = self.covered[i] + 1;
             let to = max_rowid(tx, t)?.max(self.covered[i]);
-            let (rows, digest) = range_digest(tx, t, from, to)?;
+            let (rows, digest) = range_digest(tx, t, from, to, None)?;
             covered[i] = to;
             tables.insert(
                 (*t).to_owned(),
                 json!({"from": from, "to": to, "rows": rows, "digest": hex(&digest)}),
             );
         }
-        let content = self.content.plus(added);
         let mut sums = serde_json::Map::new();
         for (i, t) in CONTENT.iter().enumerate() {
             sums.insert(
@@ -513,6 +675,7 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
     // One snapshot for the whole check, so a server committing meanwhile
     // (entry and rows together) never shows rows past the last entry read.
     conn.execute_batch("BEGIN")?;
+    let (erased, erase_digests) = load_erasures(&conn)?;
     let mut r = Report::default();
     let key_bytes = match public_key {
         Some(k) => k,
@@ -566,6 +729,18 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
             return Ok(r);
         }
         let d: Value = serde_json::from_str(&detail).unwrap_or(Value::Null);
+        if kind == "erase" {
+            let recorded = d["about"]["erasures_digest"].as_str().unwrap_or("");
+            let found = erase_digests
+                .get(&seq)
+                .map(|h| hex(h))
+                .unwrap_or_else(|| hex(&erasures_digest(std::iter::empty())));
+            if recorded != found {
+                r.problems.push(format!(
+                    "entry {seq} (erase): its record of erased rows was altered"
+                ));
+            }
+        }
         for (i, t) in RANGED.iter().enumerate() {
             let e = &d["tables"][t];
             let (Some(from), Some(to), Some(rows), Some(digest)) = (
@@ -584,7 +759,7 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
                     covered[i] + 1
                 ));
             }
-            let (found, got) = range_digest(&conn, t, from, to)?;
+            let (found, got) = range_digest(&conn, t, from, to, Some(&erased))?;
             if hex(&got) != digest {
                 r.problems.push(format!(
                     "entry {seq} ({kind}): {t} rows {from}..={to} were altered, deleted or inserted ({rows} recorded, {found} found)"

@@ -8,6 +8,7 @@
 
 pub mod audit;
 mod content;
+pub mod erase;
 mod hot;
 pub mod keys;
 mod prepare;
@@ -43,6 +44,11 @@ enum Work {
     Batch(PreparedBatch),
     /// Start sealing new content with a fresh data key.
     RotateDataKey,
+    /// Erase a user's data, or everything older than a cutoff.
+    Erase(
+        erase::Selector,
+        oneshot::Sender<Result<erase::Report, StoreError>>,
+    ),
     /// Record an event (configuration in force, a policy change) in the audit trail.
     Record(&'static str, serde_json::Value),
     /// Create or revoke an API key, with its audit entry.
@@ -225,6 +231,14 @@ impl SqliteStore {
         self.send(Work::Record(kind, detail)).await
     }
 
+    /// Erases a user's data (GDPR Art. 17) or everything older than a
+    /// cutoff (retention), with an audit entry that keeps the rest verifiable.
+    pub async fn erase(&self, selector: erase::Selector) -> Result<erase::Report, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(Work::Erase(selector, reply)).await?;
+        outcome.await.unwrap_or(Err(StoreError::Closed))
+    }
+
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -345,6 +359,24 @@ fn writer_loop(
             }
             Work::Key(change, reply) => {
                 let _ = reply.send(change_key(&mut conn, &change, &mut auditor));
+                let _ = done.send(Ok(()));
+                continue;
+            }
+            Work::Erase(selector, reply) => {
+                let outcome = erase::erase(&mut conn, vault, &auditor, &selector).and_then(
+                    |(report, entry, forgotten)| {
+                        auditor.apply(entry);
+                        committed.forget(&forgotten);
+                        seen.forget(&forgotten);
+                        // Erased traces and calls leave the in-memory index too.
+                        let fresh = hot::HotIndex::load(&conn)?;
+                        if let Ok(mut h) = hot.write() {
+                            *h = fresh;
+                        }
+                        Ok(report)
+                    },
+                );
+                let _ = reply.send(outcome);
                 let _ = done.send(Ok(()));
                 continue;
             }

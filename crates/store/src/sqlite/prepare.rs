@@ -24,6 +24,15 @@ impl Committed {
         self.0.lock().map(|s| s.contains(h)).unwrap_or(false)
     }
 
+    /// After an erasure: these are no longer stored, so must be written again if seen.
+    pub fn forget(&self, hashes: &[Hash]) {
+        if let Ok(mut s) = self.0.lock() {
+            for h in hashes {
+                s.remove(h);
+            }
+        }
+    }
+
     pub fn extend(&self, hashes: impl IntoIterator<Item = Hash>) {
         if let Ok(mut s) = self.0.lock() {
             if s.len() > Self::MAX {

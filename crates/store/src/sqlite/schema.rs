@@ -224,6 +224,18 @@ pub const MIGRATIONS: &[&str] = &[
         revoked_ns INTEGER
     );
     "#,
+    // 7: what erasures (retention, a user's data) deleted or rewrote, so the
+    // audit trail still verifies the rows that remain (see sqlite/erase.rs).
+    r#"
+    CREATE TABLE audit_erasures (
+        seq INTEGER NOT NULL,
+        tbl TEXT NOT NULL,
+        row INTEGER NOT NULL,
+        old BLOB NOT NULL,
+        new BLOB,
+        PRIMARY KEY (seq, tbl, row)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -88,6 +88,13 @@ impl SeenHashes {
         std::mem::take(&mut self.pending)
     }
 
+    /// After an erasure: these hashes are no longer on disk.
+    pub fn forget(&mut self, hashes: &[[u8; 16]]) {
+        for h in hashes {
+            self.seen.remove(h);
+        }
+    }
+
     /// After a rollback: hashes of this transaction are not on disk.
     pub fn rolled_back(&mut self) {
         for h in self.pending.drain(..) {

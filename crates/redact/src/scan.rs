@@ -1,0 +1,726 @@
+//! The shared cue pass: every detector's cue patterns searched together.
+//!
+//! The cue patterns are searched as one leftmost-first alternation (so overlapping cues of
+//! different detectors are resolved the same way everywhere), but not by running the
+//! alternation's automaton over every byte: its lazy DFA has so many states that its cache
+//! thrashes and it re-determinises states on every text. Instead each part declares how
+//! its matches can begin ([`Start`]): most begin with a keyword, whose literal prefixes
+//! are extracted from the pattern itself and found with one table-driven pass; the few
+//! structural ones (house numbers, street suffixes, `Name Surname here`) are found from a
+//! cheap anchor. The alternation is then run *anchored* at those candidate starts only,
+//! in text order, skipping starts inside the previous match. As long as the candidates
+//! include every position where some part can match, this yields exactly the matches an
+//! unanchored `find_iter` over the alternation would, in a fraction of the time.
+
+use regex_automata::meta;
+use regex_automata::{Anchored, Input, PatternID};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+/// A candidate start and the bits of the parts that may begin there.
+type Cand = (usize, u64);
+
+/// How the matches of one cue pattern can begin; see the module documentation.
+#[derive(Clone, Debug)]
+pub(crate) enum Start {
+    /// Every match begins with a literal prefix, extracted from the pattern.
+    Prefix,
+    /// A house number: a run of at most six ASCII digits at a word boundary, then (after
+    /// an optional letter, range or comma) whitespace and a capitalised word, an ordinal,
+    /// or a word starting with one of these (case-insensitive).
+    HouseNumber(Vec<String>),
+    /// Words ending in one of these suffixes (case-insensitive; `.` literal) followed by
+    /// whitespace and a digit; the match begins somewhere in the run of words before.
+    StreetSuffix(Vec<String>),
+    /// `Words[,] <house number>[letter], <4-5 digit postcode> `: the match begins at a
+    /// capital in the run of words before the number.
+    NumberPostcode,
+    /// Capitalised words followed by one of these literals (case-sensitive): the match
+    /// begins at a capital in the run of words before it.
+    Tail(Vec<String>),
+}
+
+/// A family of cue patterns owned by one detector. Its parts are searched together with
+/// every other family in a single pass (see [`Shared`]); the owner receives its matches as
+/// [`Hit`]s carrying the index of the part that matched.
+pub(crate) struct Alt {
+    pub parts: Vec<(String, Start)>,
+}
+
+impl Alt {
+    /// Parts whose matches all begin with a literal.
+    pub(crate) fn new(parts: &[&str]) -> Alt {
+        Alt {
+            parts: parts
+                .iter()
+                .map(|p| ((*p).to_owned(), Start::Prefix))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn with_starts(parts: Vec<(String, Start)>) -> Alt {
+        Alt { parts }
+    }
+}
+
+/// One match of a cue family: byte span and the index of the part within its family.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    start: usize,
+    end: usize,
+    pub kind: usize,
+}
+
+impl Hit {
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+    pub(crate) fn end(&self) -> usize {
+        self.end
+    }
+}
+
+/// Longest extracted prefix: a few bytes already make a keyword rare, and short literals
+/// keep the automaton small.
+const MAX_PREFIX: usize = 5;
+/// Beyond this many alternatives a part is treated as having no usable prefix.
+const MAX_PREFIXES: usize = 5000;
+/// Case-folded classes larger than this end a prefix.
+const MAX_CLASS: usize = 16;
+/// How far back a structural anchor may reach for the start of its run of words.
+const MAX_RUN: usize = 256;
+
+/// A literal prefix under construction. `exact` means the pattern continues after it (it
+/// can still be extended); `boundary` that an ASCII word boundary precedes it.
+#[derive(Clone)]
+struct Lit {
+    bytes: Vec<u8>,
+    exact: bool,
+    boundary: bool,
+    /// Bit of the part (pattern id) the literal starts.
+    part: u64,
+}
+
+impl Lit {
+    fn empty(boundary: bool) -> Lit {
+        Lit {
+            bytes: Vec::new(),
+            exact: true,
+            boundary,
+            part: 0,
+        }
+    }
+}
+
+/// The literal prefixes (ASCII lower-cased) that every match of `h` starts with, or `None`
+/// when some match can start with an arbitrary character.
+fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
+    let out = match h.kind() {
+        HirKind::Empty => vec![Lit::empty(false)],
+        HirKind::Literal(l) => vec![Lit {
+            bytes: l.0.to_ascii_lowercase(),
+            exact: true,
+            boundary: false,
+            part: 0,
+        }],
+        HirKind::Class(c) => {
+            let mut chars: Vec<Vec<u8>> = Vec::new();
+            match c {
+                Class::Unicode(u) => {
+                    for r in u.ranges() {
+                        if u32::from(r.end()) - u32::from(r.start()) > MAX_CLASS as u32 {
+                            return None;
+                        }
+                        for ch in r.start()..=r.end() {
+                            let mut buf = [0u8; 4];
+                            chars.push(ch.encode_utf8(&mut buf).as_bytes().to_ascii_lowercase());
+                        }
+                    }
+                }
+                Class::Bytes(by) => {
+                    for r in by.ranges() {
+                        if r.end() - r.start() > MAX_CLASS as u8 {
+                            return None;
+                        }
+                        chars.extend((r.start()..=r.end()).map(|c| vec![c.to_ascii_lowercase()]));
+                    }
+                }
+            }
+            chars.sort_unstable();
+            chars.dedup();
+            if chars.len() > MAX_CLASS {
+                return None;
+            }
+            chars
+                .into_iter()
+                .map(|bytes| Lit {
+                    bytes,
+                    exact: true,
+                    boundary: false,
+                    part: 0,
+                })
+                .collect()
+        }
+        HirKind::Look(l) => vec![Lit::empty(matches!(l, Look::WordAscii))],
+        HirKind::Repetition(r) => {
+            let sub = prefixes(&r.sub)?;
+            let once = r.min <= 1 && r.max == Some(1);
+            let mut out: Vec<Lit> = sub
+                .into_iter()
+                .map(|l| Lit {
+                    exact: l.exact && once,
+                    ..l
+                })
+                .collect();
+            if r.min == 0 {
+                out.push(Lit::empty(false));
+            }
+            out
+        }
+        HirKind::Capture(c) => prefixes(&c.sub)?,
+        HirKind::Concat(xs) => {
+            let mut cur = vec![Lit::empty(false)];
+            for x in xs {
+                if cur.iter().all(|l| !l.exact) {
+                    break;
+                }
+                let Some(next) = prefixes(x) else {
+                    cur.iter_mut().for_each(|l| l.exact = false);
+                    break;
+                };
+                let mut joined = Vec::with_capacity(cur.len() * next.len());
+                for l in &cur {
+                    if !l.exact {
+                        joined.push(l.clone());
+                        continue;
+                    }
+                    for n in &next {
+                        let mut bytes = l.bytes.clone();
+                        bytes.extend_from_slice(&n.bytes);
+                        joined.push(Lit {
+                            boundary: l.boundary || (l.bytes.is_empty() && n.boundary),
+                            exact: n.exact,
+                            bytes,
+                            part: 0,
+                        });
+                    }
+                }
+                for l in &mut joined {
+                    if l.bytes.len() >= MAX_PREFIX {
+                        l.bytes.truncate(MAX_PREFIX);
+                        l.exact = false;
+                    }
+                }
+                dedup(&mut joined);
+                if joined.len() > MAX_PREFIXES {
+                    return None;
+                }
+                cur = joined;
+            }
+            cur
+        }
+        HirKind::Alternation(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                out.extend(prefixes(x)?);
+            }
+            dedup(&mut out);
+            out
+        }
+    };
+    if out.len() > MAX_PREFIXES {
+        return None;
+    }
+    Some(out)
+}
+
+/// Merges literals with equal bytes, exactness and part; a boundary is only required when
+/// every copy required it.
+fn dedup(v: &mut Vec<Lit>) {
+    v.sort_by(|a, b| (&a.bytes, a.exact, a.part).cmp(&(&b.bytes, b.exact, b.part)));
+    v.dedup_by(|later, kept| {
+        if later.bytes == kept.bytes && later.exact == kept.exact && later.part == kept.part {
+            kept.boundary &= later.boundary;
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// All cue families in one leftmost-first alternation, searched anchored at candidate
+/// starts (see the module documentation).
+pub(crate) struct Shared {
+    all: meta::Regex,
+    /// Literal prefixes of the [`Start::Prefix`] parts.
+    prefixes: PrefixTable,
+    /// Part bits of each structural start kind (0: none).
+    house_number: u64,
+    number_postcode: u64,
+    street_suffix: u64,
+    tail: u64,
+    /// Lower-case words that may follow a house number without a capital.
+    house_words: Vec<String>,
+    /// Lower-cased street suffixes, chars reversed for matching backwards.
+    street_suffixes: Vec<Vec<char>>,
+    /// Longest street suffix, in chars.
+    suffix_chars: usize,
+
+    /// (family, index within family) for each part, in alternation order.
+    owner: Vec<(usize, usize)>,
+    families: usize,
+    /// The source of every part, for profiling them one by one.
+    sources: Vec<String>,
+}
+
+impl Shared {
+    pub(crate) fn new(families: &[&Alt]) -> Shared {
+        let mut sources = Vec::new();
+        let mut owner = Vec::new();
+        let mut lits: Vec<Lit> = Vec::new();
+        let (mut house_number, mut number_postcode, mut street_suffix, mut tail) = (0, 0, 0, 0);
+        let mut house_words: Vec<String> = Vec::new();
+        let mut street_suffixes = Vec::new();
+        for (f, alt) in families.iter().enumerate() {
+            for (k, (p, start)) in alt.parts.iter().enumerate() {
+                let p = &crate::util::ascii_digits(p);
+                let bit = 1u64 << sources.len().min(63);
+                sources.push(p.clone());
+                owner.push((f, k));
+                match start {
+                    Start::Prefix => {
+                        let found = regex_syntax::parse(p)
+                            .ok()
+                            .and_then(|h| prefixes(&h))
+                            .filter(|l| l.iter().all(|l| !l.bytes.is_empty()));
+                        match found {
+                            Some(l) => lits.extend(l.into_iter().map(|l| Lit { part: bit, ..l })),
+                            None => panic!(
+                                "glassbox-redact: cue pattern {f}.{k} has no literal prefix; give it another Start"
+                            ),
+                        }
+                    }
+                    Start::HouseNumber(words) => {
+                        house_number |= bit;
+                        house_words.extend(words.iter().map(|w| w.to_lowercase()));
+                    }
+                    Start::NumberPostcode => number_postcode |= bit,
+                    Start::StreetSuffix(_) => street_suffix |= bit,
+                    // The tail literal is filed like a prefix; `scan` turns its hits into
+                    // the capitals of the words before it.
+                    Start::Tail(t) => {
+                        tail |= bit;
+                        lits.extend(t.iter().map(|w| Lit {
+                            bytes: w.as_bytes().to_ascii_lowercase(),
+                            exact: true,
+                            boundary: false,
+                            part: bit,
+                        }));
+                    }
+                }
+                if let Start::StreetSuffix(s) = start {
+                    street_suffixes.extend(
+                        s.iter()
+                            .map(|w| w.chars().rev().flat_map(char::to_lowercase).collect()),
+                    );
+                }
+            }
+        }
+        assert!(
+            sources.len() <= 64,
+            "glassbox-redact: at most 64 cue patterns fit the candidate masks"
+        );
+        for l in &mut lits {
+            l.exact = true;
+        }
+        dedup(&mut lits);
+        let all = match meta::Regex::builder()
+            .configure(
+                meta::Regex::config()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    .hybrid_cache_capacity(64 << 20)
+                    .nfa_size_limit(Some(64 << 20)),
+            )
+            .build_many(&sources)
+        {
+            Ok(r) => r,
+            Err(e) => panic!("glassbox-redact: invalid built-in cue pattern: {e}"),
+        };
+        Shared {
+            all,
+            prefixes: PrefixTable::new(&lits),
+            house_number,
+            house_words,
+            number_postcode,
+            street_suffix,
+            tail,
+            suffix_chars: street_suffixes.iter().map(Vec::len).max().unwrap_or(0),
+            street_suffixes,
+
+            owner,
+            families: families.len(),
+            sources,
+        }
+    }
+
+    /// The hits of every family, indexed by family.
+    pub(crate) fn scan(&self, t: &str) -> Vec<Vec<Hit>> {
+        let b = t.as_bytes();
+        let mut cands: Vec<Cand> = Vec::with_capacity(64);
+        self.prefixes.find(b, &mut cands);
+        self.tail_candidates(t, &mut cands);
+        self.structural_candidates(t, &mut cands);
+        cands.sort_unstable_by_key(|c| c.0);
+        let mut out = vec![Vec::new(); self.families];
+        let mut cursor = 0;
+        let mut k = 0;
+        while k < cands.len() {
+            let p = cands[k].0;
+            let mut parts = 0u64;
+            while k < cands.len() && cands[k].0 == p {
+                parts |= cands[k].1;
+                k += 1;
+            }
+            if p < cursor || !t.is_char_boundary(p) {
+                continue;
+            }
+            // Anchored at `p`, the leftmost-first alternation returns the match of the
+            // first part (in order) that matches there; only the parts whose start was
+            // seen at `p` can, and searching each alone keeps the automaton walk short.
+            while parts != 0 {
+                let pid = parts.trailing_zeros() as usize;
+                parts &= parts - 1;
+                let Some(id) = PatternID::new(pid).ok() else {
+                    continue;
+                };
+                let input = Input::new(t).range(p..).anchored(Anchored::Pattern(id));
+                if let Some(hm) = self.all.search_half(&input)
+                    && hm.offset() > p
+                {
+                    let (f, kind) = self.owner[pid];
+                    out[f].push(Hit {
+                        start: p,
+                        end: hm.offset(),
+                        kind,
+                    });
+                    cursor = hm.offset();
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Replaces the hits of [`Start::Tail`] literals by the capitals before them.
+    fn tail_candidates(&self, t: &str, cands: &mut Vec<Cand>) {
+        if self.tail == 0 {
+            return;
+        }
+        let n = cands.len();
+        for k in 0..n {
+            let (p, parts) = cands[k];
+            if parts & self.tail != 0 {
+                cands[k].1 &= !self.tail;
+                run_before(t, p, false, self.tail, cands);
+            }
+        }
+    }
+
+    /// Candidate starts of the parts that do not begin with a literal.
+    fn structural_candidates(&self, t: &str, cands: &mut Vec<Cand>) {
+        let b = t.as_bytes();
+        if self.house_number | self.number_postcode | self.street_suffix == 0 {
+            return;
+        }
+        let mut i = 0;
+        while let Some(off) = b[i..].iter().position(u8::is_ascii_digit) {
+            let d = i + off;
+            let mut e = d;
+            while e < b.len() && b[e].is_ascii_digit() {
+                e += 1;
+            }
+            i = e;
+            let boundary = at_boundary(b, d);
+            if self.house_number != 0
+                && boundary
+                && e - d <= 6
+                && house_number_follows(t, e, &self.house_words)
+            {
+                cands.push((d, self.house_number));
+            }
+            if self.number_postcode != 0 && e - d <= 4 && d > 0 && b[d - 1] == b' ' {
+                let mut k = e;
+                if k < b.len() && b[k].is_ascii_alphabetic() {
+                    k += 1;
+                }
+                if b[k..].starts_with(b", ") {
+                    let pc = b[k + 2..].iter().take_while(|c| c.is_ascii_digit()).count();
+                    if (4..=5).contains(&pc) && b.get(k + 2 + pc) == Some(&b' ') {
+                        let mut w = d - 1;
+                        if w > 0 && b[w - 1] == b',' {
+                            w -= 1;
+                        }
+                        run_before(t, w, false, self.number_postcode, cands);
+                    }
+                }
+            }
+            // Whitespace, then the word that must end with a street suffix; most digits
+            // follow punctuation, which one byte rules out.
+            if self.street_suffix != 0
+                && d > 0
+                && (b[d - 1] >= 0x80 || matches!(b[d - 1], b'\t'..=b'\r' | b' '))
+            {
+                let ws = t[..d]
+                    .char_indices()
+                    .rev()
+                    .take_while(|(_, c)| c.is_whitespace())
+                    .last()
+                    .map(|(p, _)| p);
+                if let Some(w) = ws
+                    && self.ends_with_suffix(&t[..w])
+                {
+                    run_before(t, w, true, self.street_suffix, cands);
+                }
+            }
+        }
+    }
+
+    fn ends_with_suffix(&self, t: &str) -> bool {
+        // Most digits follow ordinary words: fold the word's tail once, then compare.
+        let mut tail = ['\0'; 16];
+        let mut n = 0;
+        for c in t.chars().rev() {
+            if n >= self.suffix_chars.min(tail.len()) || !(c.is_alphabetic() || c == '.') {
+                break;
+            }
+            tail[n] = c.to_lowercase().next().map_or(c, fold);
+            n += 1;
+        }
+        let tail = &tail[..n];
+        self.street_suffixes
+            .iter()
+            .any(|sfx| tail.len() >= sfx.len() && tail[..sfx.len()] == sfx[..])
+    }
+}
+
+/// Whether a house-number pattern can continue after the digit run ending at `e`: an
+/// optional letter suffix (`221B`, `12bis`), range (`12-14`) or comma, whitespace, then a
+/// capitalised word, an ordinal (`5 3rd Ave`) or one of `words` (`12 rue`). Numbers followed by another number, a unit-less
+/// punctuation or nothing are not house numbers, and skipping them keeps the anchored
+/// searches few.
+fn house_number_follows(t: &str, e: usize, words: &[String]) -> bool {
+    let b = t.as_bytes();
+    let mut k = e;
+    let letters = b[k..]
+        .iter()
+        .take(4)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    k += letters.min(3);
+    if b.get(k) == Some(&b'-') {
+        k += 1;
+        k += b[k..].iter().take_while(|c| c.is_ascii_digit()).count();
+    }
+    if b.get(k) == Some(&b',') {
+        k += 1;
+    }
+    let mut rest = t[k..].chars();
+    if !rest.next().is_some_and(char::is_whitespace) {
+        return false;
+    }
+    let after = rest.as_str().trim_start();
+    match after.chars().next() {
+        Some(c) if c.is_uppercase() => true,
+        Some(c) if c.is_alphabetic() => {
+            let w: String = after
+                .chars()
+                .take(24)
+                .take_while(|c| !c.is_whitespace())
+                .flat_map(char::to_lowercase)
+                .collect();
+            words.iter().any(|x| w.starts_with(x.as_str()))
+        }
+        Some(c) if c.is_ascii_digit() => {
+            let r = after.trim_start_matches(|c: char| c.is_ascii_digit());
+            ["st", "nd", "rd", "th"].iter().any(|o| r.starts_with(o))
+        }
+        _ => false,
+    }
+}
+
+/// Simple case folding beyond `to_lowercase`: the long s folds with `s`.
+fn fold(c: char) -> char {
+    if c == 'ſ' { 's' } else { c }
+}
+
+/// Folded 3-byte keys, five bits per byte: ASCII letters by letter (case-insensitive),
+/// then one value each for the other word bytes (digits, `_`), the space, `(`, all other
+/// ASCII, UTF-8 continuation bytes and UTF-8 lead bytes. The space and `(` are apart so
+/// that the `Name Surname ("…` tails do not collide with JSON's runs of punctuation.
+const KEY_BITS: usize = 5;
+const KEY_BASE: usize = 1 << KEY_BITS;
+const KEYS: usize = KEY_BASE * KEY_BASE * KEY_BASE;
+const WORD_OTHER: u8 = 26;
+const OUT_OF_TEXT: u8 = 29;
+
+const fn fold_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            b'a'..=b'z' => c as u8 - b'a',
+            b'A'..=b'Z' => c as u8 - b'A',
+            // The other ASCII word bytes, as `(?-u:\b)` sees them.
+            b'0'..=b'9' | b'_' => WORD_OTHER,
+            b' ' => 27,
+            b'(' => 28,
+            0..=0x7F => OUT_OF_TEXT,
+            0x80..=0xBF => 30,
+            _ => 31,
+        };
+        c += 1;
+    }
+    t
+}
+static FOLD: [u8; 256] = fold_table();
+
+/// Finds where any literal prefix occurs, ASCII case-insensitively. A table over the
+/// folded first three bytes rejects almost every position with one L1-resident lookup;
+/// the few survivors are compared with the literals filed under their key. This beats an
+/// overlapping Aho-Corasick pass over hundreds of literals, whose automaton does not stay
+/// in cache.
+struct PrefixTable {
+    /// Per key: bit 0 = a literal without a boundary requirement, bit 1 = one with.
+    flags: Box<[u8; KEYS]>,
+    /// Per key, the range of `entries` holding its literals.
+    index: Vec<u32>,
+    entries: Vec<u32>,
+    lits: Vec<(Vec<u8>, bool, u64)>,
+}
+
+impl PrefixTable {
+    fn new(lits: &[Lit]) -> PrefixTable {
+        let mut per_key: Vec<Vec<u32>> = vec![Vec::new(); KEYS];
+        let mut flags = Box::new([0u8; KEYS]);
+        for (id, l) in lits.iter().enumerate() {
+            // A literal shorter than the key is filed under every key it prefixes.
+            let mut keys = vec![0usize];
+            for i in 0..3 {
+                keys = match l.bytes.get(i) {
+                    Some(&c) => keys
+                        .iter()
+                        .map(|k| (k << KEY_BITS) | usize::from(FOLD[usize::from(c)]))
+                        .collect(),
+                    None => keys
+                        .iter()
+                        .flat_map(|k| (0..KEY_BASE).map(move |x| (k << KEY_BITS) | x))
+                        .collect(),
+                };
+            }
+            for k in keys {
+                per_key[k].push(id as u32);
+                flags[k] |= if l.boundary { 2 } else { 1 };
+            }
+        }
+        let mut index = Vec::with_capacity(KEYS + 1);
+        let mut entries = Vec::new();
+        index.push(0);
+        for v in per_key {
+            entries.extend(v);
+            index.push(entries.len() as u32);
+        }
+        PrefixTable {
+            flags,
+            index,
+            entries,
+            lits: lits
+                .iter()
+                .map(|l| (l.bytes.clone(), l.boundary, l.part))
+                .collect(),
+        }
+    }
+
+    fn find(&self, b: &[u8], cands: &mut Vec<Cand>) {
+        // Past the end counts as "other ASCII", like the end of a word.
+        let f = |i: usize| usize::from(b.get(i).map_or(OUT_OF_TEXT, |&c| FOLD[usize::from(c)]));
+        let mut key = (f(0) << (2 * KEY_BITS)) | (f(1) << KEY_BITS) | f(2);
+        let flags: &[u8; KEYS] = &self.flags;
+        let mut prev_word = false;
+        for p in 0..b.len() {
+            let v = flags[key & (KEYS - 1)];
+            let word = (key >> (2 * KEY_BITS)) <= usize::from(WORD_OTHER);
+            let boundary = word != prev_word;
+            prev_word = word;
+            if v != 0 && (v & 1 != 0 || boundary) {
+                let (lo, hi) = (self.index[key] as usize, self.index[key + 1] as usize);
+                let mut parts = 0;
+                for &id in &self.entries[lo..hi] {
+                    let (lit, needs_boundary, part) = &self.lits[id as usize];
+                    if (!needs_boundary || boundary)
+                        && b.len() - p >= lit.len()
+                        && b[p..p + lit.len()].eq_ignore_ascii_case(lit)
+                    {
+                        parts |= part;
+                    }
+                }
+                if parts != 0 {
+                    cands.push((p, parts));
+                }
+            }
+            let next = match b.get(p + 3) {
+                Some(&c) => usize::from(FOLD[usize::from(c)]),
+                None => usize::from(OUT_OF_TEXT),
+            };
+            key = ((key << KEY_BITS) | next) & (KEYS - 1);
+        }
+    }
+}
+
+/// Whether an ASCII word boundary (`(?-u:\b)`) lies at `p`.
+fn at_boundary(b: &[u8], p: usize) -> bool {
+    let w = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let before = p > 0 && w(b[p - 1]);
+    let after = p < b.len() && w(b[p]);
+    before != after
+}
+
+/// Pushes candidate starts in the run of name or street words that ends at `end`: its
+/// capitals, or (with `any_letter`) every non-space position, since some street patterns
+/// may begin inside a word.
+fn run_before(t: &str, end: usize, any_letter: bool, parts: u64, cands: &mut Vec<Cand>) {
+    let floor = end.saturating_sub(MAX_RUN);
+    for (p, c) in t[..end].char_indices().rev() {
+        if p < floor || !(c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.')) {
+            break;
+        }
+        if c.is_uppercase() || (any_letter && c != ' ') {
+            cands.push((p, parts));
+        }
+    }
+}
+
+impl Shared {
+    /// Every part compiled on its own, named `family.part`.
+    pub(crate) fn part_regexes(&self) -> Vec<(String, regex::Regex)> {
+        self.sources
+            .iter()
+            .zip(&self.owner)
+            .map(|(p, (f, k))| (format!("cue {f}.{k}"), crate::util::re(p)))
+            .collect()
+    }
+
+    /// The alternation searched unanchored over the whole text: the reference the
+    /// candidate search must reproduce.
+    #[cfg(test)]
+    pub(crate) fn scan_reference(&self, t: &str) -> Vec<Vec<Hit>> {
+        let mut out = vec![Vec::new(); self.families];
+        for m in self.all.find_iter(t) {
+            let (f, kind) = self.owner[m.pattern().as_usize()];
+            out[f].push(Hit {
+                start: m.start(),
+                end: m.end(),
+                kind,
+            });
+        }
+        out
+    }
+}
