@@ -13,9 +13,9 @@ mod telemetry;
 
 pub use ids::{IdError, SpanId, TraceId};
 pub use money::{Cost, Money};
+pub use score::{Score, ScoreSource, ScoreValue};
 pub use span::{
     Attributes, Grouping, Message, ModelCall, Part, Redactions, Reporter, Span, SpanEvent,
     SpanKind, Status, StatusCode, Tokens, ToolCall,
 };
-pub use score::{Score, ScoreSource, ScoreValue};
 pub use telemetry::{LogRecord, MetricPoint, MetricPointValue, Temporality};
