@@ -177,6 +177,7 @@ async fn hot_index_matches_sql_live_and_after_restart() {
                     spans,
                     logs,
                     metrics: batch.metrics,
+                    scores: Vec::new(),
                 })
                 .await
                 .unwrap();

@@ -5,11 +5,13 @@
 
 mod metrics;
 mod params;
+mod scores;
 mod telemetry;
 mod traces;
 
 pub use metrics::{GroupBy, LatencyOf, MetricsGroup, MetricsQuery, MetricsResponse, metrics};
 pub use params::{Params, QueryError, decode_query_string, format_time, parse_time};
+pub use scores::{ScoreView, ScoresQuery, list_scores, new_score, trace_scores};
 pub use telemetry::{LogView, LogsQuery, OtelMetricQuery, OtelMetricResponse, logs, otel_metric};
 pub use traces::{
     Cursor, Order, SEARCH_BUDGET, SortBy, SpanView, TraceDetail, TraceSummary, TracesPage,

@@ -32,12 +32,14 @@ pub struct MetricsQuery {
     pub filter: Filter,
     pub group_by: Option<GroupBy>,
     pub latency_of: LatencyOf,
+    /// Pass thresholds per score name (`value >= threshold` passes).
+    pub thresholds: std::collections::BTreeMap<String, f64>,
 }
 
 impl MetricsQuery {
     pub fn from_params(p: &Params) -> Result<Self, QueryError> {
         let mut known = FILTER_PARAMS.to_vec();
-        known.extend(["group_by", "latency_of"]);
+        known.extend(["group_by", "latency_of", "thresholds"]);
         reject_unknown(p, &known)?;
         let group_by = match p.get("group_by").map(String::as_str) {
             None | Some("") => None,
@@ -67,10 +69,31 @@ impl MetricsQuery {
                 ));
             }
         };
+        let mut thresholds = std::collections::BTreeMap::new();
+        for pair in p
+            .get("thresholds")
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(',')
+            .filter(|x| !x.is_empty())
+        {
+            let parsed = pair
+                .rsplit_once(':')
+                .and_then(|(n, v)| Some((n, v.parse::<f64>().ok().filter(|v| v.is_finite())?)))
+                .filter(|(n, _)| !n.is_empty());
+            let Some((name, value)) = parsed else {
+                return Err(QueryError::bad(
+                    "thresholds",
+                    format!("{pair:?} must be NAME:NUMBER, e.g. correctness:0.8"),
+                ));
+            };
+            thresholds.insert(name.to_owned(), value);
+        }
         Ok(Self {
             filter: filter_from(p)?,
             group_by,
             latency_of,
+            thresholds,
         })
     }
 }
@@ -103,8 +126,25 @@ pub struct MetricsGroup {
     pub cost_usd: f64,
     pub cost_per_trace_usd: Option<f64>,
     pub unpriced_calls: u64,
+    /// Per score name, over the group's traces and their spans: count, mean,
+    /// and the share at or above the name's threshold (with `thresholds`).
+    pub scores: std::collections::BTreeMap<String, ScoreAggregate>,
     /// Sensitive values redacted before storage (compliance events), over the group's traces.
     pub pii_findings: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct ScoreAggregate {
+    pub count: u64,
+    pub mean: f64,
+    pub pass_rate: Option<f64>,
+}
+
+/// Numeric scores by trace, and the pass thresholds.
+#[derive(Default)]
+struct ScoreIndex {
+    by_trace: HashMap<[u8; 16], Vec<(Sym, f64)>>,
+    thresholds: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +192,7 @@ struct TraceFacts {
     pii_findings: u64,
     start_ns: u64,
     end_ns: u64,
+    id: [u8; 16],
 }
 
 impl From<&TraceRow> for TraceFacts {
@@ -161,6 +202,7 @@ impl From<&TraceRow> for TraceFacts {
             tool_calls: t.tool_calls,
             tool_errors: t.tool_errors,
             pii_findings: t.pii_findings,
+            id: t.trace_id,
             start_ns: t.start_ns,
             end_ns: t.end_ns,
         }
@@ -185,6 +227,8 @@ struct Acc {
     pico: i128,
     unpriced: u64,
     latencies_ms: Vec<f64>,
+    /// name → (count, sum, passed)
+    scores: std::collections::BTreeMap<Sym, (u64, f64, u64)>,
 }
 
 impl Acc {
@@ -205,7 +249,15 @@ impl Acc {
         }
     }
 
-    fn add_trace(&mut self, t: TraceFacts, latency: bool) {
+    fn add_trace(&mut self, t: TraceFacts, latency: bool, scores: &ScoreIndex) {
+        if let Some(list) = scores.by_trace.get(&t.id) {
+            for (name, v) in list {
+                let e = self.scores.entry(name.clone()).or_default();
+                e.0 += 1;
+                e.1 += v;
+                e.2 += u64::from(scores.thresholds.get(&**name).is_some_and(|th| v >= th));
+            }
+        }
         self.traces += 1;
         self.spans += t.span_count;
         self.tool_calls += t.tool_calls;
@@ -218,18 +270,35 @@ impl Acc {
     }
 
     /// Counts trace `index` once however many of its calls fall in this group.
-    fn add_trace_once(&mut self, index: usize, t: TraceFacts, latency: bool) {
+    fn add_trace_once(&mut self, index: usize, t: TraceFacts, latency: bool, scores: &ScoreIndex) {
         let (word, bit) = (index / 64, 1u64 << (index % 64));
         if self.seen.len() <= word {
             self.seen.resize(word + 1, 0);
         }
         if self.seen[word] & bit == 0 {
             self.seen[word] |= bit;
-            self.add_trace(t, latency);
+            self.add_trace(t, latency, scores);
         }
     }
 
-    fn finish(mut self, key: Option<String>) -> MetricsGroup {
+    fn finish(
+        mut self,
+        key: Option<String>,
+        thresholds: &std::collections::BTreeMap<String, f64>,
+    ) -> MetricsGroup {
+        let scores = std::mem::take(&mut self.scores)
+            .into_iter()
+            .map(|(name, (count, sum, passed))| {
+                let agg = ScoreAggregate {
+                    count,
+                    mean: sum / count.max(1) as f64,
+                    pass_rate: thresholds
+                        .contains_key(&*name)
+                        .then(|| passed as f64 / count.max(1) as f64),
+                };
+                (name.to_string(), agg)
+            })
+            .collect();
         let n = self.latencies_ms.len();
         let mut pct = |q: f64| -> Option<f64> {
             // Nearest rank: the smallest value with at least q of the sample at or below it.
@@ -271,6 +340,7 @@ impl Acc {
             cost_usd: usd(self.pico),
             cost_per_trace_usd: (traces > 0).then(|| usd(self.pico / i128::from(traces))),
             unpriced_calls: self.unpriced,
+            scores,
             pii_findings: self.pii_findings,
         }
     }
@@ -341,8 +411,31 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
             *local.entry(id).or_insert(next)
         }
     };
+    let mut scores = ScoreIndex {
+        thresholds: q.thresholds.clone(),
+        ..ScoreIndex::default()
+    };
+    let all = glassbox_store::ScoreFilter {
+        limit: usize::MAX,
+        ..Default::default()
+    };
+    let mut names: HashMap<String, Sym> = HashMap::new();
+    for s in store.scores(&all)? {
+        if let Some(v) = s.value.as_f64() {
+            let name = names
+                .entry(s.name.clone())
+                .or_insert_with(|| Sym::from(s.name.as_str()))
+                .clone();
+            scores
+                .by_trace
+                .entry(s.trace_id.0)
+                .or_default()
+                .push((name, v));
+        }
+    }
+    let scores = &scores;
     store.for_each_trace(&q.filter, &mut |t| {
-        total.add_trace(t.into(), !llm_latency);
+        total.add_trace(t.into(), !llm_latency, scores);
         match q.group_by {
             Some(GroupBy::Model) => {
                 let i = index_of(t.trace_id, t.ordinal, &mut local);
@@ -356,7 +449,7 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
                     groups
                         .entry(k)
                         .or_default()
-                        .add_trace(t.into(), !llm_latency);
+                        .add_trace(t.into(), !llm_latency, scores);
                 }
             }
             None => {}
@@ -392,7 +485,7 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
                 // Only traces that passed the filter have facts.
                 let i = index_of(id, c.trace_ordinal, &mut local);
                 if let Some(t) = facts.get(i).copied().flatten() {
-                    acc.add_trace_once(i, t, !llm_latency);
+                    acc.add_trace_once(i, t, !llm_latency, scores);
                 }
             }
         }
@@ -400,11 +493,11 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
     let groups = slots;
     let mut groups: Vec<MetricsGroup> = groups
         .into_iter()
-        .map(|(k, acc)| acc.finish(k.render()))
+        .map(|(k, acc)| acc.finish(k.render(), &q.thresholds))
         .collect();
     groups.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(MetricsResponse {
         groups,
-        total: total.finish(None),
+        total: total.finish(None, &q.thresholds),
     })
 }

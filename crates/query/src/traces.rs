@@ -570,6 +570,8 @@ pub struct TraceDetail {
     #[serde(flatten)]
     pub summary: TraceSummary,
     pub spans: Vec<SpanView>,
+    /// Scores on the trace and its spans (`span_id` says which), oldest first.
+    pub scores: Vec<crate::ScoreView>,
 }
 
 pub fn get_trace(store: &dyn Store, trace_id_hex: &str) -> Result<TraceDetail, QueryError> {
@@ -645,7 +647,12 @@ pub fn get_trace(store: &dyn Store, trace_id_hex: &str) -> Result<TraceDetail, Q
             }
         })
         .collect();
-    Ok(TraceDetail { summary, spans })
+    let scores = crate::trace_scores(store, row.trace_id)?;
+    Ok(TraceDetail {
+        summary,
+        spans,
+        scores,
+    })
 }
 
 /// A session's traces, oldest first.

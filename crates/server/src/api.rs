@@ -31,6 +31,7 @@ pub fn router(store: Arc<SqliteStore>) -> Router {
             axum::routing::post(rotate_data_key),
         )
         .route("/api/v1/admin/erase", axum::routing::post(erase))
+        .route("/api/v1/scores", get(scores).post(record_score))
         .fallback(not_found)
         .with_state(store)
 }
@@ -186,6 +187,74 @@ async fn rotate_data_key(State(store): State<Arc<SqliteStore>>) -> Result<Respon
             e.to_string(),
         )),
     }
+}
+
+async fn scores(
+    State(store): State<Arc<SqliteStore>>,
+    p: Params,
+) -> Result<impl IntoResponse, ApiError> {
+    #[derive(Serialize)]
+    struct Scores<T> {
+        scores: T,
+    }
+    let q = query::ScoresQuery::from_params(&params(p)?)?;
+    run(store, move |s| {
+        Ok(Scores {
+            scores: query::list_scores(s, &q)?,
+        })
+    })
+    .await
+}
+
+/// `POST /api/v1/scores`: 201 with the stored score; 404 for an unknown trace.
+async fn record_score(
+    State(store): State<Arc<SqliteStore>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the body must be JSON: {e}"),
+        )
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let id = match body.get("id").and_then(serde_json::Value::as_str) {
+        Some(id) if !id.is_empty() && id.len() <= 100 => id.to_owned(),
+        _ => {
+            let mut b = [0u8; 16];
+            getrandom::fill(&mut b).map_err(|e| {
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
+            format!(
+                "score-{}",
+                b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+            )
+        }
+    };
+    let validated = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || query::new_score(store.as_ref(), &body, id, now))
+            .await
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??
+    };
+    let view = query::ScoreView::from(&validated);
+    store
+        .write(glassbox_store::WriteBatch {
+            scores: vec![validated],
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+        })?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 /// `{"user_id": "…"}` erases one user's traces, logs and content (GDPR

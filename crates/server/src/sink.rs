@@ -75,10 +75,13 @@ impl Sink for StoreSink {
             let prepared = tokio::task::spawn_blocking(move || {
                 pipeline.process_spans(&mut spans);
                 pipeline.process_logs(&mut logs);
+                // Evaluation results in the telemetry become scores.
+                let scores = glassbox_pipeline::scores::from_telemetry(&spans, &logs);
                 preparer.prepare(WriteBatch {
                     spans,
                     logs,
                     metrics,
+                    scores,
                 })
             })
             .await

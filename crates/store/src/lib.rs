@@ -46,11 +46,12 @@ pub struct WriteBatch {
     pub spans: Vec<Span>,
     pub logs: Vec<LogRecord>,
     pub metrics: Vec<MetricPoint>,
+    pub scores: Vec<glassbox_model::Score>,
 }
 
 impl WriteBatch {
     pub fn len(&self) -> usize {
-        self.spans.len() + self.logs.len() + self.metrics.len()
+        self.spans.len() + self.logs.len() + self.metrics.len() + self.scores.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -95,6 +96,8 @@ pub trait Store: Send + Sync + 'static {
         from_ns: Option<u64>,
         to_ns: Option<u64>,
     ) -> Result<Vec<MetricPoint>, StoreError>;
+    /// Scores matching `filter`, oldest first.
+    fn scores(&self, filter: &ScoreFilter) -> Result<Vec<glassbox_model::Score>, StoreError>;
     /// Every value seen for a dimension, sorted (for filter menus).
     fn known_values(&self, dimension: Dimension) -> Result<Vec<String>, StoreError>;
 }

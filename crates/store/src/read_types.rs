@@ -17,6 +17,17 @@ pub struct Filter {
     pub q: Option<String>,
 }
 
+/// Which scores to read.
+#[derive(Debug, Clone, Default)]
+pub struct ScoreFilter {
+    pub trace_id: Option<[u8; 16]>,
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub from_ns: Option<u64>,
+    pub to_ns: Option<u64>,
+    pub limit: usize,
+}
+
 /// Position after the last trace of a page: (start time, trace id), newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceCursor {

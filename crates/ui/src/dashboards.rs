@@ -44,6 +44,7 @@ pub fn render(store: &dyn Store, p: &Params) -> Result<Markup, PageError> {
                 filter: filter.clone(),
                 group_by,
                 latency_of,
+                thresholds: base.thresholds.clone(),
             },
         )
     };

@@ -45,6 +45,9 @@ pub fn render(store: &dyn Store, id: &str, selected: Option<&str>) -> Result<Mar
                 @if let Some(v) = &s.session_id { div { dt { "Session" } dd { a href={ "/sessions/" (percent(v)) } { (v) } } } }
                 @if s.pii_findings > 0 { div { dt { "Redacted" } dd #trace-redacted data-value=(s.pii_findings) { (s.pii_findings) " values" } } }
             }
+            @if t.scores.iter().any(|x| x.span_id.is_none()) {
+                div #trace-scores { (scores(t.scores.iter().filter(|x| x.span_id.is_none()), "")) }
+            }
             p.findings {
                 @if let Some((x, c)) = expensive {
                     "Most expensive span: " a.jump href={ "?span=" (x.span_id) } data-span-id=(x.span_id) { (x.name) } " (" (fmt::usd(c)) "). "
@@ -309,7 +312,7 @@ fn panel(t: &TraceDetail, s: &SpanView) -> Markup {
             }
             section {
                 h3 { "Scores" }
-                p.muted { "No scores on this span." }
+                (scores(t.scores.iter().filter(|x| x.span_id.as_deref() == Some(s.span_id.as_str())), "No scores on this span."))
             }
             section {
                 details.raw open {
@@ -355,6 +358,30 @@ fn parameters(s: &SpanView) -> Vec<(String, String)> {
         );
     }
     out
+}
+
+fn scores<'a>(list: impl Iterator<Item = &'a query::ScoreView>, empty: &str) -> Markup {
+    let list: Vec<_> = list.collect();
+    html! {
+        @if list.is_empty() {
+            @if !empty.is_empty() { p.muted { (empty) } }
+        } @else {
+            table.tokens.scores {
+                tbody {
+                    @for sc in list {
+                        tr data-score=(sc.name) {
+                            th { (sc.name) }
+                            td.num data-value=(serde_json::to_string(&sc.value).unwrap_or_default()) {
+                                (serde_json::to_string(&sc.value).unwrap_or_default().trim_matches('"'))
+                            }
+                            td { span.badge { (sc.source) } }
+                            td.muted { (sc.comment.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn message(m: &Message, output: bool) -> Markup {

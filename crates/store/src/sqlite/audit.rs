@@ -37,12 +37,13 @@ use super::content;
 use crate::StoreError;
 
 /// Row tables whose rows are only ever appended: covered by rowid range.
-pub const RANGED: [&str; 5] = [
+pub const RANGED: [&str; 6] = [
     "span_chunks",
     "blob_chunks",
     "spans",
     "logs",
     "metric_points",
+    "scores",
 ];
 /// Content-addressed tables: covered by count and multiset sum.
 pub const CONTENT: [&str; 3] = ["resources", "blobs", "list_cells"];
@@ -395,7 +396,7 @@ pub struct Auditor {
     seq: i64,
     prev: [u8; 32],
     /// Last covered rowid per `RANGED` table.
-    covered: [i64; 5],
+    covered: [i64; RANGED.len()],
     content: ContentTally,
     key: SigningKey,
     last_checkpoint: i64,
@@ -405,7 +406,7 @@ pub struct Auditor {
 pub struct Pending {
     seq: i64,
     prev: [u8; 32],
-    covered: [i64; 5],
+    covered: [i64; RANGED.len()],
     content: ContentTally,
     checkpointed: bool,
 }
@@ -431,7 +432,7 @@ impl Auditor {
         let mut auditor = Auditor {
             seq: 0,
             prev: [0; 32],
-            covered: [0; 5],
+            covered: [0; RANGED.len()],
             content: ContentTally::default(),
             key,
             last_checkpoint,
@@ -442,7 +443,11 @@ impl Auditor {
             auditor.seq = seq;
             auditor.prev = hash.try_into().map_err(|_| corrupt())?;
             for (i, t) in RANGED.iter().enumerate() {
-                auditor.covered[i] = detail["tables"][t]["to"].as_i64().ok_or_else(corrupt)?;
+                // A table added to the trail later starts uncovered (at 0).
+                auditor.covered[i] = match &detail["tables"][t] {
+                    Value::Null => 0,
+                    e => e["to"].as_i64().ok_or_else(corrupt)?,
+                };
             }
             for (i, t) in CONTENT.iter().enumerate() {
                 auditor.content.rows[i] =
@@ -695,7 +700,7 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
 
     let mut prev = [0u8; 32];
     let mut expected_seq = 1i64;
-    let mut covered = [0i64; 5];
+    let mut covered = [0i64; RANGED.len()];
     let mut hashes: Vec<[u8; 32]> = Vec::new();
     let mut last_content: Option<Value> = None;
     let mut stmt =
@@ -743,6 +748,10 @@ pub fn verify(dir: &Path, public_key: Option<[u8; 32]>) -> Result<Report, StoreE
         }
         for (i, t) in RANGED.iter().enumerate() {
             let e = &d["tables"][t];
+            if e.is_null() {
+                // An entry written before this table joined the trail.
+                continue;
+            }
             let (Some(from), Some(to), Some(rows), Some(digest)) = (
                 e["from"].as_i64(),
                 e["to"].as_i64(),

@@ -44,6 +44,7 @@ pub struct Report {
     pub spans: u64,
     pub logs: u64,
     pub metric_points: u64,
+    pub scores: u64,
     pub content_blobs: u64,
     pub list_cells: u64,
 }
@@ -235,6 +236,13 @@ fn erase_in(
         report.metric_points = points.len() as u64;
         delete_rows(&tx, "metric_points", &points, &mut erasures)?;
     }
+    let score_ids = ids(
+        &tx,
+        "SELECT id FROM scores WHERE trace_id IN (SELECT trace_id FROM erase_traces)",
+        &[],
+    )?;
+    report.scores = score_ids.len() as u64;
+    delete_rows(&tx, "scores", &score_ids, &mut erasures)?;
     tx.execute_batch(
         "DELETE FROM model_calls WHERE trace_id IN (SELECT trace_id FROM erase_traces);
          DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM erase_traces);",

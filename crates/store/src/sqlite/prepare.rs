@@ -159,11 +159,12 @@ pub struct PreparedBatch {
     pub blob_chunk: Option<Vec<u8>>,
     pub logs: Vec<PreparedLog>,
     pub metrics: Vec<PreparedMetric>,
+    pub scores: Vec<glassbox_model::Score>,
 }
 
 impl PreparedBatch {
     pub fn len(&self) -> usize {
-        self.spans.len() + self.logs.len() + self.metrics.len()
+        self.spans.len() + self.logs.len() + self.metrics.len() + self.scores.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,6 +221,7 @@ pub fn prepare(
         spans,
         logs,
         metrics,
+        scores: batch.scores,
     })
 }
 

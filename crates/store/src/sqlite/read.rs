@@ -480,6 +480,67 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn scores(&self, f: &crate::ScoreFilter) -> Result<Vec<glassbox_model::Score>, StoreError> {
+        use glassbox_model::{Score, ScoreSource, ScoreValue};
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT score_id, trace_id, span_id, name, value_num, value_text, value_kind, source, comment, author, time_ns
+                 FROM scores
+                 WHERE (?1 IS NULL OR trace_id = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR source = ?3)
+                   AND (?4 IS NULL OR time_ns >= ?4) AND (?5 IS NULL OR time_ns < ?5)
+                 ORDER BY time_ns, id LIMIT ?6",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    f.trace_id.map(|t| t.to_vec()),
+                    f.name,
+                    f.source,
+                    f.from_ns.map(i),
+                    f.to_ns.map(i),
+                    i64::try_from(f.limit).unwrap_or(i64::MAX),
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Option<Vec<u8>>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<f64>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, i64>(10)?,
+                    ))
+                },
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, tid, sid, name, num, text, kind, source, comment, author, time) = row?;
+                let corrupt = || StoreError::Corrupt(format!("score {id}"));
+                let value = match (kind.as_str(), num, text) {
+                    ("bool", Some(n), _) => ScoreValue::Bool(n != 0.0),
+                    ("number", Some(n), _) => ScoreValue::Number(n),
+                    ("category", _, Some(t)) => ScoreValue::Category(t),
+                    _ => return Err(corrupt()),
+                };
+                out.push(Score {
+                    id: id.clone(),
+                    trace_id: TraceId::from_bytes(&tid).map_err(|_| corrupt())?,
+                    span_id: sid.as_deref().map(SpanId::from_bytes).transpose().map_err(|_| corrupt())?,
+                    name,
+                    value,
+                    source: ScoreSource::parse(&source).ok_or_else(corrupt)?,
+                    comment,
+                    author,
+                    time_unix_nano: u(time),
+                });
+            }
+            Ok(out)
+        })
+    }
+
     fn known_values(&self, dimension: crate::Dimension) -> Result<Vec<String>, StoreError> {
         let hot = self.hot.read().map_err(|_| StoreError::Closed)?;
         Ok(hot.known_values(dimension))

@@ -236,6 +236,25 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (seq, tbl, row)
     ) WITHOUT ROWID;
     "#,
+    // 8: scores on traces and spans (human, rule, LLM judge, SDK), append-only.
+    r#"
+    CREATE TABLE scores (
+        id INTEGER PRIMARY KEY,
+        score_id TEXT NOT NULL UNIQUE,
+        trace_id BLOB NOT NULL,
+        span_id BLOB,
+        name TEXT NOT NULL,
+        value_num REAL,
+        value_text TEXT,
+        value_kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        comment TEXT,
+        author TEXT,
+        time_ns INTEGER NOT NULL
+    );
+    CREATE INDEX scores_by_trace ON scores (trace_id);
+    CREATE INDEX scores_by_name_time ON scores (name, time_ns);
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -148,6 +148,37 @@ pub fn apply(
     for point in &batch.metrics {
         insert_metric(tx, point, seen)?;
     }
+    for score in &batch.scores {
+        insert_score(tx, score)?;
+    }
+    Ok(())
+}
+
+/// Scores are append-only and idempotent by id.
+fn insert_score(tx: &Connection, s: &glassbox_model::Score) -> Result<(), StoreError> {
+    use glassbox_model::ScoreValue;
+    let (num, text, kind) = match &s.value {
+        ScoreValue::Number(n) => (Some(*n), None, "number"),
+        ScoreValue::Bool(b) => (Some(if *b { 1.0 } else { 0.0 }), None, "bool"),
+        ScoreValue::Category(c) => (None, Some(c.as_str()), "category"),
+    };
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO scores (score_id, trace_id, span_id, name, value_num, value_text, value_kind, source, comment, author, time_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        s.id,
+        &s.trace_id.0[..],
+        s.span_id.as_ref().map(|x| x.0.to_vec()),
+        s.name,
+        num,
+        text,
+        kind,
+        s.source.as_str(),
+        s.comment,
+        s.author,
+        i64_of(s.time_unix_nano),
+    ])?;
     Ok(())
 }
 
