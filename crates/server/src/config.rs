@@ -53,6 +53,46 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[retention]`: how long data is kept, per project.
     pub retention: RetentionConfig,
+    /// `[evaluation]`: rule evaluators run online on completed traces.
+    pub evaluation: EvaluationConfig,
+}
+
+/// `[evaluation]`: evaluators that score completed traces as they arrive.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Share of completed traces evaluated (0–1), chosen by trace id so a
+    /// trace is always in or out.
+    #[serde(default = "one")]
+    pub sample_rate: f64,
+    /// A trace counts as complete when it started this long ago.
+    #[serde(default = "thirty")]
+    pub settle_secs: u64,
+    #[serde(default = "ten")]
+    pub interval_secs: u64,
+    #[serde(default)]
+    pub rules: Vec<glassbox_eval::RuleConfig>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn thirty() -> u64 {
+    30
+}
+fn ten() -> u64 {
+    10
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        EvaluationConfig {
+            sample_rate: 1.0,
+            settle_secs: 30,
+            interval_secs: 10,
+            rules: Vec::new(),
+        }
+    }
 }
 
 /// `[retention]`. Without `days`, data is kept until erased.
@@ -187,6 +227,7 @@ impl Default for Config {
             redaction: RedactionConfig::default(),
             auth: AuthConfig::default(),
             retention: RetentionConfig::default(),
+            evaluation: EvaluationConfig::default(),
         }
     }
 }
@@ -207,6 +248,7 @@ struct File {
     redaction: Option<RedactionConfig>,
     auth: Option<AuthConfig>,
     retention: Option<RetentionConfig>,
+    evaluation: Option<EvaluationConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,6 +283,7 @@ impl Config {
             redaction: file.redaction.unwrap_or_default(),
             auth: file.auth.unwrap_or_default(),
             retention: file.retention.unwrap_or_default(),
+            evaluation: file.evaluation.unwrap_or_default(),
         })
     }
 
