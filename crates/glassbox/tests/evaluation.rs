@@ -206,7 +206,9 @@ async fn a_bad_rule_stops_start_up_with_its_name() {
         "[[evaluation.rules]]\nname = \"typo\"\nkind = \"contains\"\ntxt = \"order\"\n",
     )
     .unwrap();
-    let err = glassbox_server::Config::from_file(&path).unwrap_err().to_string();
+    let err = glassbox_server::Config::from_file(&path)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("txt"), "a misspelt key is named: {err}");
     let _: Value = json!(null);
 }
