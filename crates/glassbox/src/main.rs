@@ -95,6 +95,10 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// Gate a release: rules over two experiment runs or two releases' live
+    /// traffic, decided on bootstrap confidence intervals. Exit 0 pass, 1 a
+    /// rule failed, 2 could not evaluate. See docs/ci.md.
+    Gate(glassbox_gate::GateArgs),
     /// Verify the tamper-evident audit trail, export it for auditors.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -126,6 +130,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Gate(args) = cli.command {
+        return glassbox_gate::run(args);
+    }
     if let Command::Redact { jsonl } = cli.command {
         return match redact(jsonl) {
             Ok(()) => ExitCode::SUCCESS,
@@ -200,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until_interrupted(running).await
         }
         Command::Import { paths, endpoint } => import(&paths, &endpoint).await,
-        Command::Audit(_) | Command::Redact { .. } | Command::Keys(_) => {
+        Command::Audit(_) | Command::Redact { .. } | Command::Keys(_) | Command::Gate(_) => {
             unreachable!("handled before the runtime starts")
         }
     }
