@@ -131,6 +131,19 @@ where
     }
 }
 
+/// Navigates and waits until the page is fully parsed: on a busy machine
+/// WebDriver's navigation can return while a large page is still loading.
+async fn open(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+    eventually("the page to finish loading", || async {
+        c.execute("return document.readyState", vec![])
+            .await
+            .unwrap()
+            == "complete"
+    })
+    .await;
+}
+
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in c.find_all(Locator::Css(css)).await.expect("find_all") {
@@ -195,7 +208,7 @@ async fn explorer_and_dashboards_in_chromium() {
     let base = server.base.clone();
 
     // --- the trace list, filtered by model through the form ---
-    c.goto(&format!("{base}/traces")).await.unwrap();
+    open(&c, &format!("{base}/traces")).await;
     let rows = c.find_all(Locator::Css("#traces tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 50, "a first page of 50 traces");
     screenshot(&c, "traces").await;
@@ -270,9 +283,7 @@ async fn explorer_and_dashboards_in_chromium() {
     .await;
 
     // --- full-text search reads message content ---
-    c.goto(&format!("{base}/traces?q=duplicate+charge"))
-        .await
-        .unwrap();
+    open(&c, &format!("{base}/traces?q=duplicate+charge")).await;
     let found = c.find_all(Locator::Css("#traces tbody tr")).await.unwrap();
     assert!(
         !found.is_empty(),
@@ -284,7 +295,7 @@ async fn explorer_and_dashboards_in_chromium() {
     assert_eq!(found.len(), searched["traces"].as_array().unwrap().len());
 
     // --- a trace: tree, span panel, conversation, cost ---
-    c.goto(&format!("{base}/traces/{top_id}")).await.unwrap();
+    open(&c, &format!("{base}/traces/{top_id}")).await;
     let (_, detail) = server.get(&format!("/api/v1/traces/{top_id}")).await;
     let spans = detail["spans"].as_array().unwrap();
     let tree_rows = c
@@ -396,7 +407,7 @@ async fn explorer_and_dashboards_in_chromium() {
 
     // --- a session, in order ---
     let session = detail["session_id"].as_str().unwrap().to_owned();
-    c.goto(&format!("{base}/sessions/{session}")).await.unwrap();
+    open(&c, &format!("{base}/sessions/{session}")).await;
     let (_, api_session) = server.get(&format!("/api/v1/sessions/{session}")).await;
     let mut turn_ids = Vec::new();
     for t in c.find_all(Locator::Css("li.turn")).await.unwrap() {
@@ -412,7 +423,7 @@ async fn explorer_and_dashboards_in_chromium() {
     screenshot(&c, "session").await;
 
     // --- dashboards: the per-model table equals /api/v1/metrics ---
-    c.goto(&format!("{base}/dashboards")).await.unwrap();
+    open(&c, &format!("{base}/dashboards")).await;
     let (_, metrics) = server.get("/api/v1/metrics?group_by=model").await;
     let groups = metrics["groups"].as_array().unwrap();
     let rows = c
@@ -500,7 +511,7 @@ async fn explorer_and_dashboards_in_chromium() {
         .await
         .unwrap();
     assert!(theme == "dark" || theme == "light");
-    c.goto(&format!("{base}/traces")).await.unwrap();
+    open(&c, &format!("{base}/traces")).await;
     let after = c
         .execute("return document.documentElement.dataset.theme", vec![])
         .await
@@ -520,9 +531,7 @@ async fn explorer_and_dashboards_in_chromium() {
     assert!(errors.is_empty(), "console errors: {errors:?}");
 
     // --- errors are pages that say what is wrong ---
-    c.goto(&format!("{base}/traces?status=maybe"))
-        .await
-        .unwrap();
+    open(&c, &format!("{base}/traces?status=maybe")).await;
     let message = c
         .find(Locator::Css(".error-message"))
         .await
@@ -545,7 +554,7 @@ async fn large_trace_and_empty_state() {
     let c = browser(&driver).await;
     let base = server.base.clone();
 
-    c.goto(&format!("{base}/traces")).await.unwrap();
+    open(&c, &format!("{base}/traces")).await;
     let empty = c
         .find(Locator::Css(".empty"))
         .await
@@ -626,9 +635,7 @@ async fn large_trace_and_empty_state() {
     let (_, detail) = server.get(&format!("/api/v1/traces/{hex}")).await;
     assert_eq!(detail["span_count"], 2000, "{}", &detail.to_string()[..300]);
     assert_eq!(detail["spans"].as_array().unwrap().len(), 2000);
-    c.goto(&format!("{base}/traces/{hex}?span={chat}"))
-        .await
-        .unwrap();
+    open(&c, &format!("{base}/traces/{hex}?span={chat}")).await;
     // A 2 MB page may still be parsing when navigation returns on a busy machine.
     eventually("all 2,000 rows parsed", || async {
         c.execute("return document.readyState", vec![])
@@ -694,7 +701,7 @@ async fn captured_fixtures_render_in_chromium() {
         let base = server.base.clone();
         let label = dir.display().to_string();
 
-        c.goto(&format!("{base}/traces?limit=1000")).await.unwrap();
+        open(&c, &format!("{base}/traces?limit=1000")).await;
         let (_, total) = server.get("/api/v1/metrics").await;
         let mut listed = 0.0;
         for cell in c
@@ -732,9 +739,7 @@ async fn captured_fixtures_render_in_chromium() {
             });
             let target = with_text.or(spans.first()).unwrap();
             let span_id = target["span_id"].as_str().unwrap();
-            c.goto(&format!("{base}/traces/{id}?span={span_id}"))
-                .await
-                .unwrap();
+            open(&c, &format!("{base}/traces/{id}?span={span_id}")).await;
             let rows = c
                 .find_all(Locator::Css("#span-tree .span-row"))
                 .await
@@ -765,9 +770,7 @@ async fn captured_fixtures_render_in_chromium() {
                 .find(|s| s["redactions"].as_object().is_some_and(|r| !r.is_empty()))
             {
                 let span_id = r["span_id"].as_str().unwrap();
-                c.goto(&format!("{base}/traces/{id}?span={span_id}"))
-                    .await
-                    .unwrap();
+                open(&c, &format!("{base}/traces/{id}?span={span_id}")).await;
                 let shown = texts(&c, "#span-panel .redactions").await.join(" ");
                 for kind in r["redactions"].as_object().unwrap().keys() {
                     assert!(
