@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
 
 use common::{TestServer, kv};
@@ -104,31 +103,6 @@ async fn send_phrase(server: &TestServer, trace: u8, phrase: &str) {
     assert_eq!(status, 200);
 }
 
-/// Where `phrase` appears in the data dir: plain, or inside a zstd frame.
-fn find_phrase(dir: &Path, phrase: &str) -> Vec<String> {
-    let needle = phrase.as_bytes();
-    let magic = [0x28, 0xb5, 0x2f, 0xfd];
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if bytes.windows(needle.len()).any(|w| w == needle) {
-            found.push(format!("{name}: plain"));
-        }
-        for at in (0..bytes.len().saturating_sub(4)).filter(|&i| bytes[i..i + 4] == magic) {
-            let mut out = Vec::new();
-            if let Ok(d) = zstd::stream::read::Decoder::new(&bytes[at..]) {
-                let _ = d.single_frame().take(64 << 20).read_to_end(&mut out);
-            }
-            if out.windows(needle.len()).any(|w| w == needle) {
-                found.push(format!("{name}: zstd frame at {at}"));
-            }
-        }
-    }
-    found
-}
-
 async fn trace_text(server: &TestServer, trace: u8) -> String {
     let (status, body) = server
         .get(&format!(
@@ -151,7 +125,7 @@ async fn content_is_sealed_at_rest_and_keys_rotate() {
     send_phrase(&plain, 9, PHRASE).await;
     let plain_dir = plain.stop().await;
     assert!(
-        !find_phrase(plain_dir.path(), PHRASE).is_empty(),
+        !common::phrase_on_disk(plain_dir.path(), PHRASE).is_empty(),
         "the scanner must see content stored without encryption"
     );
 
@@ -188,9 +162,9 @@ async fn content_is_sealed_at_rest_and_keys_rotate() {
     assert!(trace_text(&server, 2).await.contains("second-phrase-5521"));
     let dir = server.stop().await;
 
-    let leaks = find_phrase(dir.path(), PHRASE);
+    let leaks = common::phrase_on_disk(dir.path(), PHRASE);
     assert!(leaks.is_empty(), "the phrase is on disk: {leaks:?}");
-    assert!(find_phrase(dir.path(), "second-phrase-5521").is_empty());
+    assert!(common::phrase_on_disk(dir.path(), "second-phrase-5521").is_empty());
 
     // Without its master key the store refuses to start (no silent plaintext).
     let config = glassbox_server::Config {

@@ -73,25 +73,6 @@ async fn send_user_trace(server: &TestServer, user: &str, phrase: &str) {
     assert_eq!(status, 200);
 }
 
-/// Whether `phrase` is anywhere in the data dir: plain, or in any zstd frame.
-fn on_disk(dir: &Path, phrase: &str) -> bool {
-    use std::io::Read;
-    let needle = phrase.as_bytes();
-    std::fs::read_dir(dir).unwrap().any(|e| {
-        let bytes = std::fs::read(e.unwrap().path()).unwrap();
-        bytes.windows(needle.len()).any(|w| w == needle)
-            || (0..bytes.len().saturating_sub(4))
-                .filter(|&i| bytes[i..i + 4] == [0x28, 0xb5, 0x2f, 0xfd])
-                .any(|i| {
-                    let mut out = Vec::new();
-                    if let Ok(d) = zstd::stream::read::Decoder::new(&bytes[i..]) {
-                        let _ = d.single_frame().take(64 << 20).read_to_end(&mut out);
-                    }
-                    out.windows(needle.len()).any(|w| w == needle)
-                })
-    })
-}
-
 fn verify(dir: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args(["audit", "verify", "--data-dir"])
@@ -146,7 +127,7 @@ async fn a_users_data_is_erased_everywhere_and_the_trail_still_verifies() {
     let others_before = count(&server, "").await - 1;
     let dir = server.stop().await;
     assert!(
-        on_disk(dir.path(), PHRASE),
+        !common::phrase_on_disk(dir.path(), PHRASE).is_empty(),
         "the phrase is stored before erasure"
     );
 
@@ -206,7 +187,7 @@ async fn a_users_data_is_erased_everywhere_and_the_trail_still_verifies() {
     let dir = server.stop().await;
 
     assert!(
-        !on_disk(dir.path(), PHRASE),
+        common::phrase_on_disk(dir.path(), PHRASE).is_empty(),
         "no byte of the erased conversation remains on disk"
     );
     let (ok, out) = verify(dir.path());

@@ -244,3 +244,29 @@ pub fn trace_request(
         }],
     }
 }
+
+/// Where `phrase` appears in the data dir: plain, or inside a zstd frame.
+pub fn phrase_on_disk(dir: &std::path::Path, phrase: &str) -> Vec<String> {
+    use std::io::Read;
+    let needle = phrase.as_bytes();
+    let magic = [0x28, 0xb5, 0x2f, 0xfd];
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if bytes.windows(needle.len()).any(|w| w == needle) {
+            found.push(format!("{name}: plain"));
+        }
+        for at in (0..bytes.len().saturating_sub(4)).filter(|&i| bytes[i..i + 4] == magic) {
+            let mut out = Vec::new();
+            if let Ok(d) = zstd::stream::read::Decoder::new(&bytes[at..]) {
+                let _ = d.single_frame().take(64 << 20).read_to_end(&mut out);
+            }
+            if out.windows(needle.len()).any(|w| w == needle) {
+                found.push(format!("{name}: zstd frame at {at}"));
+            }
+        }
+    }
+    found
+}

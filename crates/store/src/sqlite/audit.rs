@@ -321,7 +321,8 @@ fn checkpoint_message(seq: i64, hash: &[u8; 32]) -> Vec<u8> {
     m
 }
 
-fn now_ns() -> i64 {
+/// Wall-clock time in unix nanoseconds, as the store records it.
+pub(super) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

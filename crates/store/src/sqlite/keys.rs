@@ -20,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::audit::now_ns;
 use super::{DB_FILE, audit, open_connection, schema};
 use crate::StoreError;
 
@@ -119,12 +120,6 @@ pub fn list(conn: &Connection) -> Result<Vec<ApiKey>, StoreError> {
 /// locks everyone out rather than turning authentication off).
 pub fn any(conn: &Connection) -> Result<bool, StoreError> {
     Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM api_keys)", [], |r| r.get(0))?)
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Applies `change` in `tx`; returns the outcome and what the audit entry says about it.

@@ -28,6 +28,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rusqlite::{Connection, params};
 
+use super::audit::now_ns;
 use crate::StoreError;
 
 const MAGIC: &[u8; 4] = b"GBX1";
@@ -319,12 +320,6 @@ fn unwrap(master: &MasterKey, id: u32, wrapped: &[u8]) -> Result<[u8; 32], Store
         )
         .map_err(|_| fail())?;
     plain.try_into().map_err(|_| fail())
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
