@@ -293,9 +293,9 @@ fn missing(metric: &Metric, policy: &Policy, s: &Sample, n: usize) -> Option<Str
             };
             if s.origin == Origin::LiveTraffic {
                 return Some(format!(
-                    "could not evaluate: no scores in live traffic yet ({} has no score `{name}`); \
-                     gate quality on experiment run files, and keep score rules out of a \
-                     live-traffic policy",
+                    "could not evaluate: no trace of {} has a score `{name}`; have the server \
+                     write it ([evaluation] rules or judges, or POST /api/v1/scores), or gate \
+                     quality on experiment run files",
                     s.label
                 ));
             }
@@ -644,11 +644,7 @@ mod tests {
         );
         let r = evaluate(&p, &live, &live);
         assert_eq!(r.outcomes[0].verdict, Verdict::Error);
-        assert!(
-            r.outcomes[0]
-                .message
-                .contains("no scores in live traffic yet")
-        );
+        assert!(r.outcomes[0].message.contains("has a score `"));
         assert_eq!(r.outcomes[1].verdict, Verdict::Pass);
         assert_eq!(r.exit_code, 2);
     }

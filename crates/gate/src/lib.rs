@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+pub mod compare;
 pub mod eval;
 pub mod policy;
 pub mod report;

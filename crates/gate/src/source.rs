@@ -4,9 +4,9 @@
 //! `release=v1`, `prompt_version=v3`, optionally narrowed with more comma-separated keys the
 //! trace API filters on (`release=v2,service=support-agent`). Over live traffic each trace is
 //! one item: `duration_ms` is its latency, `status: "error"` its error, and its `cost_usd`,
-//! tokens and `pii_findings` are taken as they are. The API reports no evaluation scores yet;
-//! if a trace ever carries `scores: [{name, value}]` they are read, and until then rules on
-//! scores report "could not evaluate" instead of guessing.
+//! tokens and `pii_findings` are taken as they are, and its scores (rules, judges, people,
+//! SDKs; asked for with `include=scores`) are the item's scores. Rules on a score no trace
+//! carries report "could not evaluate" instead of guessing.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -138,7 +138,7 @@ struct TraceRow {
     pii_findings: Option<u64>,
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
-    /// Not served yet; read when it is (`[{name, value}]`).
+    /// With `include=scores`: `[{name, value, …}]`.
     #[serde(default)]
     scores: Vec<ScoreRow>,
 }
@@ -178,6 +178,7 @@ async fn fetch_live(pairs: &[(String, String)], opts: &LiveOptions) -> Result<Sa
         let mut query: Vec<(&str, String)> =
             pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         query.push(("limit", PAGE_LIMIT.to_string()));
+        query.push(("include", "scores".to_owned()));
         if let Some(f) = &opts.from {
             query.push(("from", f.clone()));
         }

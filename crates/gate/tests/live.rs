@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 const KEY: &str = "test-key";
 const PAGE: usize = 40;
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 10] = [
+    "include",
     "release",
     "prompt_version",
     "service",
@@ -37,11 +38,12 @@ struct Fake {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-/// 60 traces of a release: v2 costs 10% more; one in 60 is an error.
+/// 60 traces of a release: v2 costs 10% more and its judged helpfulness is 15% lower; one in
+/// 60 is an error.
 fn traces(release: &str) -> Vec<Value> {
-    let (seed, cost) = match release {
-        "v1" => (11, 0.010),
-        "v2" => (12, 0.011),
+    let (seed, cost, helpful) = match release {
+        "v1" => (11, 0.010, 0.80),
+        "v2" => (12, 0.011, 0.68),
         _ => return Vec::new(),
     };
     let mut rng = SplitMix64::new(seed);
@@ -57,6 +59,8 @@ fn traces(release: &str) -> Vec<Value> {
                 "status": if i == 17 { "error" } else { "ok" },
                 "release": release,
                 "pii_findings": 0,
+                "scores": [{"id": format!("s{i}"), "name": "helpfulness", "source": "llm_judge",
+                            "value": (helpful + 0.05 * rng.normal()).clamp(0.0, 1.0)}],
             })
         })
         .collect()
@@ -83,6 +87,16 @@ async fn list(
             .or(q.get("prompt_version"))
             .map_or("", String::as_str),
     );
+    let all: Vec<Value> = if q.get("include").map(String::as_str) == Some("scores") {
+        all
+    } else {
+        all.into_iter()
+            .map(|mut t| {
+                t.as_object_mut().map(|o| o.remove("scores"));
+                t
+            })
+            .collect()
+    };
     let start = match q.get("cursor").map(String::as_str) {
         None => 0,
         Some("page-2") => PAGE,
@@ -177,21 +191,22 @@ fn compares_two_releases_over_paged_traffic() {
     let log = fake.log.lock().expect("log").clone();
     assert!(
         log.contains(
-            &"from=2026-05-01T00:00:00Z&limit=1000&release=v2&to=2026-05-08T00:00:00Z".to_owned()
+            &"from=2026-05-01T00:00:00Z&include=scores&limit=1000&release=v2&to=2026-05-08T00:00:00Z".to_owned()
         ),
         "{log:?}"
     );
     assert!(log.contains(
-        &"cursor=page-2&from=2026-05-01T00:00:00Z&limit=1000&release=v2&to=2026-05-08T00:00:00Z".to_owned()
+        &"cursor=page-2&from=2026-05-01T00:00:00Z&include=scores&limit=1000&release=v2&to=2026-05-08T00:00:00Z".to_owned()
     ), "{log:?}");
 }
 
 #[test]
-fn quality_over_live_traffic_cannot_be_evaluated_yet() {
+fn scores_of_live_traffic_are_gated_and_a_score_nobody_writes_cannot_be() {
     let (addr, _) = server();
     let p = policy(
         "live-quality",
-        "quality_score: correctness\nrules: [quality >= baseline * 0.95, pii_findings == 0]\n",
+        "quality_score: correctness\nrules: [quality >= baseline * 0.95, pii_findings == 0, \
+         score.helpfulness >= baseline * 0.95]\n",
     );
     let url = format!("http://{addr}");
     let a = args([
@@ -209,13 +224,23 @@ fn quality_over_live_traffic_cannot_be_evaluated_yet() {
     let r = evaluate_args(&a).expect("evaluates");
     assert_eq!(r.outcomes[0].verdict, Verdict::Error);
     assert!(
-        r.outcomes[0]
-            .message
-            .contains("could not evaluate: no scores in live traffic yet")
+        r.outcomes[0].message.contains(
+            "could not evaluate: no trace of prompt_version=v2 has a score `correctness`"
+        ),
+        "{}",
+        r.outcomes[0].message
     );
     assert_eq!(r.outcomes[1].verdict, Verdict::Pass);
-    assert_eq!(r.exit_code, 2);
-    assert_eq!(execute(&a), 2);
+    assert_eq!(
+        r.outcomes[2].verdict,
+        Verdict::Fail,
+        "{}",
+        r.outcomes[2].message
+    );
+    assert_eq!(r.outcomes[2].n_candidate, 60);
+    // A failed rule is definite, so it decides the exit code over the unevaluable one.
+    assert_eq!(r.exit_code, 1);
+    assert_eq!(execute(&a), 1);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod eval;
 mod keys;
 
 #[derive(Parser)]
@@ -99,6 +100,13 @@ enum Command {
     /// traffic, decided on bootstrap confidence intervals. Exit 0 pass, 1 a
     /// rule failed, 2 could not evaluate. See docs/ci.md.
     Gate(glassbox_gate::GateArgs),
+    /// Experiments: run a candidate over a golden dataset with evaluators
+    /// (rules, LLM judges), write the run; compare two runs.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+    /// Golden datasets: check one, convert JSONL ⇄ CSV, make one from traces.
+    #[command(subcommand)]
+    Dataset(eval::DatasetCommand),
     /// Verify the tamper-evident audit trail, export it for auditors.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -132,6 +140,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Gate(args) = cli.command {
         return glassbox_gate::run(args);
+    }
+    if let Command::Eval(cmd) = cli.command {
+        return eval::run(cmd);
+    }
+    if let Command::Dataset(cmd) = cli.command {
+        return eval::dataset(cmd);
     }
     if let Command::Redact { jsonl } = cli.command {
         return match redact(jsonl) {
@@ -207,7 +221,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve_until_interrupted(running).await
         }
         Command::Import { paths, endpoint } => import(&paths, &endpoint).await,
-        Command::Audit(_) | Command::Redact { .. } | Command::Keys(_) | Command::Gate(_) => {
+        Command::Audit(_)
+        | Command::Redact { .. }
+        | Command::Keys(_)
+        | Command::Gate(_)
+        | Command::Eval(_)
+        | Command::Dataset(_) => {
             unreachable!("handled before the runtime starts")
         }
     }

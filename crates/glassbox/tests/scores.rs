@@ -178,6 +178,22 @@ async fn scores_are_recorded_listed_aggregated_and_audited() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+    assert!(detail.get("scores").is_some_and(Value::is_array));
+
+    // In the trace list on request (the release gate's live side reads them so).
+    let (_, list) = server.get("/api/v1/traces?include=scores").await;
+    let row = list["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["trace_id"] == t1.as_str())
+        .unwrap();
+    assert_eq!(row["scores"].as_array().unwrap().len(), 3, "{row}");
+    let (_, list) = server.get("/api/v1/traces").await;
+    assert!(list["traces"][0].get("scores").is_none());
+    let (status, e) = server.get("/api/v1/traces?include=spans").await;
+    assert_eq!(status, 400);
+    assert!(e.to_string().contains("include=scores"), "{e}");
 
     // Aggregated per group, with pass rates against thresholds.
     let (status, m) = server

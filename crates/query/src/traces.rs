@@ -21,6 +21,9 @@ pub struct TracesQuery {
     pub min_duration_ms: Option<f64>,
     pub sort: SortBy,
     pub order: Order,
+    /// `include=scores`: each row carries its trace's scores (for the release gate's
+    /// live-traffic side, which compares score means between releases).
+    pub include_scores: bool,
 }
 
 /// What the trace list is ordered by.
@@ -84,8 +87,19 @@ impl TracesQuery {
             "min_duration_ms",
             "sort",
             "order",
+            "include",
         ]);
         reject_unknown(p, &known)?;
+        let include_scores = match p.get("include").map(String::as_str) {
+            None | Some("") => false,
+            Some("scores") => true,
+            Some(v) => {
+                return Err(QueryError::bad(
+                    "include",
+                    format!("{v:?} is not something a trace row can include; use include=scores"),
+                ));
+            }
+        };
         let limit = match p.get("limit") {
             None => 50,
             Some(v) => v
@@ -149,6 +163,7 @@ impl TracesQuery {
             min_duration_ms: number("min_duration_ms")?,
             sort,
             order,
+            include_scores,
         })
     }
 
@@ -214,6 +229,9 @@ pub struct TraceSummary {
     pub models: Vec<String>,
     /// Sensitive values redacted from this trace before storage.
     pub pii_findings: u64,
+    /// With `include=scores` only (the full trace has its own `scores`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<Vec<crate::ScoreView>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,6 +266,7 @@ fn summarise(t: &TraceRow, calls: &[&CallRow]) -> TraceSummary {
         environment: text(&t.environment),
         models: Vec::new(),
         pii_findings: t.pii_findings,
+        scores: None,
     };
     let mut pico: i128 = 0;
     let mut failed = 0u64;
@@ -302,6 +321,20 @@ fn summaries(store: &dyn Store, rows: &[TraceRow]) -> Result<Vec<TraceSummary>, 
 }
 
 pub fn list_traces(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> {
+    let mut page = list_trace_rows(store, q)?;
+    if q.include_scores {
+        for t in &mut page.traces {
+            let id = hex::decode(&t.trace_id)
+                .ok()
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .unwrap_or_default();
+            t.scores = Some(crate::scores::trace_scores(store, id)?);
+        }
+    }
+    Ok(page)
+}
+
+fn list_trace_rows(store: &dyn Store, q: &TracesQuery) -> Result<TracesPage, QueryError> {
     if !q.is_plain() || matches!(q.cursor, Some(Cursor::Offset(_))) {
         return ranked(store, q);
     }

@@ -72,6 +72,24 @@ pub struct EvaluationConfig {
     pub interval_secs: u64,
     #[serde(default)]
     pub rules: Vec<glassbox_eval::RuleConfig>,
+    /// LLM judges run on the same sampled traces (`[[evaluation.judges]]`).
+    #[serde(default)]
+    pub judges: Vec<glassbox_eval::judge::JudgeConfig>,
+    /// At most this many judge calls start per minute, across projects; traces over the
+    /// limit wait for the next round.
+    #[serde(default = "thirty_u32")]
+    pub judge_calls_per_minute: u32,
+    /// Judging stops for the rest of the UTC day once the judges' own priced calls
+    /// (service `glassbox-judge`) cost this much, across projects.
+    #[serde(default = "five")]
+    pub judge_budget_usd_per_day: f64,
+}
+
+fn thirty_u32() -> u32 {
+    30
+}
+fn five() -> f64 {
+    5.0
 }
 
 fn one() -> f64 {
@@ -91,6 +109,9 @@ impl Default for EvaluationConfig {
             settle_secs: 30,
             interval_secs: 10,
             rules: Vec::new(),
+            judges: Vec::new(),
+            judge_calls_per_minute: 30,
+            judge_budget_usd_per_day: 5.0,
         }
     }
 }

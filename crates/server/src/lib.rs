@@ -6,6 +6,7 @@ mod access;
 mod api;
 pub mod auth;
 pub mod config;
+mod evaluation;
 mod projects;
 mod sink;
 mod tls;
@@ -179,7 +180,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         reloader.as_ref().map(|r| r.http.subscribe()),
         stopped.clone(),
     );
-    let routes = receivers::grpc::routes(sink, limits);
+    let routes = receivers::grpc::routes(sink.clone(), limits);
     let grpc_task = serve_grpc(
         grpc,
         routes,
@@ -195,20 +196,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             stop.subscribe(),
         )));
     }
-    if !config.evaluation.rules.is_empty() {
-        let evaluators = config
-            .evaluation
-            .rules
-            .iter()
-            .map(glassbox_eval::Evaluator::new)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ServeError::Evaluation(e.to_string()))?;
-        tasks.push(tokio::spawn(evaluation_loop(
-            projects.clone(),
-            Arc::new(evaluators),
-            config.evaluation.clone(),
-            stop.subscribe(),
-        )));
+    if !config.evaluation.rules.is_empty() || !config.evaluation.judges.is_empty() {
+        let online = evaluation::Online::new(&config.evaluation, projects.clone(), sink.clone())
+            .map_err(ServeError::Evaluation)?;
+        tasks.push(tokio::spawn(online.run(stop.subscribe())));
     }
     let (scheme, hint) = endpoint_hint(&config.tls, tls.is_some());
     tracing::info!(
@@ -249,92 +240,6 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         stop,
         tasks,
     })
-}
-
-/// Scores completed traces with the configured rule evaluators, every
-/// interval, in every project. A trace is evaluated once per process; score
-/// ids are derived from trace and evaluator, so a restart re-evaluating
-/// writes nothing twice.
-async fn evaluation_loop(
-    projects: Arc<projects::Projects>,
-    evaluators: Arc<Vec<glassbox_eval::Evaluator>>,
-    cfg: config::EvaluationConfig,
-    mut stop: watch::Receiver<bool>,
-) {
-    let every = std::time::Duration::from_secs(cfg.interval_secs.max(1));
-    let mut done: std::collections::HashMap<String, std::collections::HashSet<String>> =
-        Default::default();
-    loop {
-        for p in projects.all().await {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-            let settled = now.saturating_sub(cfg.settle_secs.saturating_mul(1_000_000_000));
-            let seen = done.entry(p.name.clone()).or_default();
-            let (store, evaluators, rate) = (p.store.clone(), evaluators.clone(), cfg.sample_rate);
-            let already = seen.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                let q = glassbox_query::TracesQuery {
-                    filter: glassbox_query::Filter {
-                        to_ns: Some(settled),
-                        ..Default::default()
-                    },
-                    limit: 1000,
-                    ..Default::default()
-                };
-                let page = glassbox_query::list_traces(store.as_ref(), &q)?;
-                let mut scores = Vec::new();
-                let mut evaluated = Vec::new();
-                for t in page.traces {
-                    if already.contains(&t.trace_id) {
-                        continue;
-                    }
-                    evaluated.push(t.trace_id.clone());
-                    // Sampling by id: the same trace is always in or out.
-                    let h = blake3::hash(t.trace_id.as_bytes());
-                    let x = f64::from(u32::from_le_bytes([
-                        h.as_bytes()[0],
-                        h.as_bytes()[1],
-                        h.as_bytes()[2],
-                        h.as_bytes()[3],
-                    ])) / f64::from(u32::MAX);
-                    if x > rate {
-                        continue;
-                    }
-                    let detail = glassbox_query::get_trace(store.as_ref(), &t.trace_id)?;
-                    scores.extend(evaluators.iter().filter_map(|e| e.evaluate(&detail, now)));
-                }
-                Ok::<_, glassbox_query::QueryError>((scores, evaluated, store))
-            })
-            .await;
-            match result {
-                Ok(Ok((scores, evaluated, store))) => {
-                    let n = scores.len();
-                    if n > 0
-                        && let Err(e) = store
-                            .write(glassbox_store::WriteBatch {
-                                scores,
-                                ..Default::default()
-                            })
-                            .await
-                    {
-                        tracing::error!(project = %p.name, error = %e, "could not store evaluation scores");
-                        continue;
-                    }
-                    seen.extend(evaluated);
-                    if n > 0 {
-                        tracing::debug!(project = %p.name, scores = n, "evaluated completed traces");
-                    }
-                }
-                Ok(Err(e)) => tracing::error!(project = %p.name, error = %e, "evaluation failed"),
-                Err(e) => tracing::error!(error = %e, "evaluation task failed"),
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-    }
 }
 
 /// Erases what each project's retention says is too old, every interval.
