@@ -14,6 +14,7 @@
 pub mod dataset;
 pub mod experiment;
 pub mod judge;
+mod remote;
 pub mod rules;
 
 pub use rules::{Check, EvalError, Evaluator, RuleConfig, Subject, final_answer};

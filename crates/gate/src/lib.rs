@@ -73,6 +73,7 @@ pub enum Format {
 EXAMPLES:
     glassbox gate --policy gate.yaml --baseline runs/baseline.json --candidate runs/candidate.json
     glassbox gate --policy gate.yaml --baseline runs/baseline.json --candidate runs/candidate.json --format junit --output gate.xml
+    glassbox gate --policy gate.yaml --baseline run:run-20260501-120000-ab12 --candidate runs/candidate.json
     glassbox gate --policy live.yaml --baseline release=v1 --candidate release=v2 --from 2026-05-01T00:00:00Z
 
 See docs/ci.md for the policy, the run file format and CI workflows.")]
@@ -80,14 +81,15 @@ pub struct GateArgs {
     /// The policy (YAML): quality_score, min_samples, confidence, inconclusive, rules.
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
-    /// The baseline: an experiment run file (JSON), or live traffic as `release=V` or
-    /// `prompt_version=V` (add `,service=S`, `,model=M` to narrow it).
-    #[arg(long, value_name = "RUN_FILE|release=V|prompt_version=V")]
+    /// The baseline: an experiment run file (JSON), a run stored on the server as `run:ID`,
+    /// or live traffic as `release=V` or `prompt_version=V` (add `,service=S`, `,model=M` to
+    /// narrow it).
+    #[arg(long, value_name = "RUN_FILE|run:ID|release=V|prompt_version=V")]
     pub baseline: String,
     /// The candidate, in the same forms as --baseline.
-    #[arg(long, value_name = "RUN_FILE|release=V|prompt_version=V")]
+    #[arg(long, value_name = "RUN_FILE|run:ID|release=V|prompt_version=V")]
     pub candidate: String,
-    /// The Glassbox server to read live traffic from.
+    /// The Glassbox server to read stored runs and live traffic from.
     #[arg(
         long,
         env = "GLASSBOX_URL",

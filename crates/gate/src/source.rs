@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::GateError;
-use crate::sample::{Item, Origin, Sample, load_run_file};
+use crate::sample::{Item, Origin, Sample, load_run_file, parse_run_file};
 
 /// Selector keys passed to `GET /api/v1/traces` as they are (its filters).
 pub const SELECTOR_KEYS: [&str; 6] = [
@@ -37,6 +37,8 @@ pub const MAX_TRACES: usize = 200_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSpec {
     File(PathBuf),
+    /// `run:ID`: an experiment run stored on the server (`glassbox eval run` stores each).
+    Stored(String),
     /// `(key, value)` filters of the trace API.
     Live(Vec<(String, String)>),
 }
@@ -44,6 +46,16 @@ pub enum SourceSpec {
 impl SourceSpec {
     /// `release=v1[,key=value…]` is live traffic; anything else is a run file path.
     pub fn parse(s: &str) -> Result<Self, GateError> {
+        if let Some(id) = s.strip_prefix("run:")
+            && !std::path::Path::new(s).exists()
+        {
+            if id.is_empty() {
+                return Err(GateError::Source(format!(
+                    "`{s}`: name the run, e.g. run:run-20260501-120000-ab12 (glassbox eval list)"
+                )));
+            }
+            return Ok(SourceSpec::Stored(id.to_owned()));
+        }
         let Some((key, _)) = s.split_once('=') else {
             return Ok(SourceSpec::File(PathBuf::from(s)));
         };
@@ -78,6 +90,7 @@ impl SourceSpec {
     pub fn label(&self) -> String {
         match self {
             SourceSpec::File(p) => p.display().to_string(),
+            SourceSpec::Stored(id) => format!("run:{id}"),
             SourceSpec::Live(pairs) => pairs
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -104,6 +117,20 @@ pub fn load_all(specs: &[&SourceSpec], live: &LiveOptions) -> Result<Vec<Sample>
     for spec in specs {
         out.push(match spec {
             SourceSpec::File(p) => load_run_file(p)?,
+            SourceSpec::Stored(id) => {
+                let rt = match runtime.take() {
+                    Some(rt) => rt,
+                    None => tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| {
+                            GateError::Source(format!("could not start a runtime: {e}"))
+                        })?,
+                };
+                let sample = rt.block_on(fetch_stored(id, live))?;
+                runtime = Some(rt);
+                sample
+            }
             SourceSpec::Live(pairs) => {
                 let rt = match runtime.take() {
                     Some(rt) => rt,
@@ -249,6 +276,54 @@ async fn fetch_live(pairs: &[(String, String)], opts: &LiveOptions) -> Result<Sa
         origin: Origin::LiveTraffic,
         items,
     })
+}
+
+/// A run stored on the server, read as a run file.
+async fn fetch_stored(id: &str, opts: &LiveOptions) -> Result<Sample, GateError> {
+    let base = opts.server.trim_end_matches('/');
+    let server_err = |message: String| GateError::Server {
+        url: base.to_owned(),
+        message,
+    };
+    let url = format!(
+        "{base}/api/v1/experiments/{}",
+        percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| server_err(format!("could not build an HTTP client: {e}")))?;
+    let mut req = client.get(&url);
+    if let Some(key) = &opts.api_key {
+        req = req.bearer_auth(key);
+    }
+    let resp = req.send().await.map_err(|e| {
+        server_err(format!(
+            "could not reach the server ({}); start it with `glassbox serve`, or point --server \
+             at a running one",
+            chain(&e)
+        ))
+    })?;
+    let status = resp.status();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| server_err(format!("the response broke off: {e}")))?;
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Err(server_err(format!(
+            "no stored run {id:?}; `glassbox eval list` shows the stored runs"
+        )));
+    }
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(server_err(format!(
+            "the server refused the request ({status}); pass an API key with --api-key or \
+             GLASSBOX_API_KEY"
+        )));
+    }
+    if !status.is_success() {
+        return Err(server_err(format!("GET {url} answered {status}")));
+    }
+    parse_run_file(&body, &format!("run:{id}"))
 }
 
 /// An error with its causes: reqwest's own message ("error sending request") hides the one a

@@ -30,6 +30,23 @@ EXAMPLES:
     glassbox gate --policy gate.yaml --baseline runs/baseline.json --candidate runs/nightly.json"
     )]
     Run(RunArgs),
+    /// List the runs stored on the server, newest first.
+    List {
+        /// Only runs over this dataset.
+        #[arg(long, value_name = "NAME")]
+        dataset: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Export a stored run as a run file (for `glassbox gate` in a job without a server).
+    Pull {
+        #[arg(value_name = "RUN_ID")]
+        run_id: String,
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Compare two run files metric by metric, with bootstrap intervals of each change.
     Compare {
         /// The baseline run file.
@@ -48,10 +65,31 @@ EXAMPLES:
 }
 
 #[derive(clap::Args)]
+pub struct ServerArgs {
+    /// The Glassbox server (its HTTP port: OTLP and the API).
+    #[arg(
+        long,
+        env = "GLASSBOX_URL",
+        default_value = "http://127.0.0.1:4318",
+        value_name = "URL"
+    )]
+    server: String,
+    /// Sent as `Authorization: Bearer KEY`.
+    #[arg(
+        long,
+        env = "GLASSBOX_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    api_key: Option<String>,
+}
+
+#[derive(clap::Args)]
 pub struct RunArgs {
-    /// The dataset: a .jsonl or .csv file (see `glassbox dataset info`).
-    #[arg(long, value_name = "FILE")]
-    dataset: PathBuf,
+    /// The dataset: a .jsonl or .csv file, or a dataset stored on the server as NAME or
+    /// NAME@VERSION (`glassbox dataset list`).
+    #[arg(long, value_name = "FILE|NAME[@VERSION]")]
+    dataset: String,
     /// A shell command, or an http(s) URL.
     #[arg(long, value_name = "CMD|URL")]
     target: String,
@@ -70,23 +108,11 @@ pub struct RunArgs {
     /// Only the first N items (a smoke run).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// The Glassbox server the candidate's telemetry goes to.
-    #[arg(
-        long,
-        env = "GLASSBOX_SERVER",
-        default_value = "http://127.0.0.1:4318",
-        value_name = "URL"
-    )]
-    server: String,
-    /// Sent as `Authorization: Bearer KEY` (a key with the engineer role).
-    #[arg(
-        long,
-        env = "GLASSBOX_API_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
-    api_key: Option<String>,
-    /// Run without a server: outputs, latency and scores only (no tokens or cost).
+    /// The server the candidate's telemetry goes to and the run is stored on.
+    #[command(flatten)]
+    remote: ServerArgs,
+    /// Run without a server: outputs, latency and scores only (no tokens or cost), and
+    /// nothing stored.
     #[arg(long)]
     offline: bool,
     /// Give up on an item after this many seconds.
@@ -111,6 +137,30 @@ pub enum DatasetCommand {
         #[arg(value_name = "TO")]
         to: PathBuf,
     },
+    /// Store a dataset file on the server as a new version (PII redacted there).
+    Push {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The name to store it under [default: the file's stem].
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Fetch a stored dataset (NAME or NAME@VERSION) into a .jsonl or .csv file.
+    Pull {
+        #[arg(value_name = "NAME[@VERSION]")]
+        dataset: String,
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the datasets stored on the server, every version.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Make a dataset from production traces: each trace's first user message becomes the
     /// input and its answer the expected output, for a person to review.
     FromTraces {
@@ -122,20 +172,8 @@ pub enum DatasetCommand {
         limit: usize,
         #[arg(long, short, value_name = "FILE")]
         output: PathBuf,
-        #[arg(
-            long,
-            env = "GLASSBOX_SERVER",
-            default_value = "http://127.0.0.1:4318",
-            value_name = "URL"
-        )]
-        server: String,
-        #[arg(
-            long,
-            env = "GLASSBOX_API_KEY",
-            hide_env_values = true,
-            value_name = "KEY"
-        )]
-        api_key: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
     },
 }
 
@@ -149,6 +187,52 @@ pub fn run(cmd: EvalCommand) -> ExitCode {
             confidence,
             top,
         } => compare(&a, &b, confidence, top),
+        EvalCommand::List { dataset, server } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                let s = server_of(&server.server, server.api_key)?;
+                let path = match &dataset {
+                    Some(d) => format!("/api/v1/experiments?dataset={d}"),
+                    None => "/api/v1/experiments".to_owned(),
+                };
+                let v = s.get_json(&path).await.map_err(anyhow::Error::msg)?;
+                println!(
+                    "{:<34} {:<20} {:<28} {:>6}  created",
+                    "run", "name", "dataset@version", "items"
+                );
+                for r in v["runs"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<34} {:<20} {:<28} {:>6}  {}",
+                        r["run_id"].as_str().unwrap_or(""),
+                        r["name"].as_str().unwrap_or(""),
+                        format!(
+                            "{}@{}",
+                            r["dataset"].as_str().unwrap_or("-"),
+                            r["dataset_version"].as_str().unwrap_or("-")
+                        ),
+                        r["items"],
+                        r["created_at"].as_str().unwrap_or("")
+                    );
+                }
+                Ok(())
+            })
+        }),
+        EvalCommand::Pull {
+            run_id,
+            output,
+            server,
+        } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                let s = server_of(&server.server, server.api_key)?;
+                let text = s
+                    .get_text(&format!("/api/v1/experiments/{run_id}"))
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                std::fs::write(&output, text)
+                    .with_context(|| format!("could not write {}", output.display()))?;
+                eprintln!("wrote {}", output.display());
+                Ok(())
+            })
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -190,15 +274,25 @@ pub fn dataset(cmd: DatasetCommand) -> ExitCode {
             limit,
             output,
             server,
-            api_key,
         } => runtime().and_then(|rt| {
             rt.block_on(from_traces(
                 filters,
                 limit,
                 output,
-                server_of(&server, api_key)?,
+                server_of(&server.server, server.api_key)?,
             ))
         }),
+        DatasetCommand::Push { file, name, server } => {
+            runtime().and_then(|rt| rt.block_on(push(file, name, server)))
+        }
+        DatasetCommand::Pull {
+            dataset,
+            output,
+            server,
+        } => runtime().and_then(|rt| rt.block_on(pull(&dataset, &output, server))),
+        DatasetCommand::List { server } => {
+            runtime().and_then(|rt| rt.block_on(list_datasets(server)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -227,36 +321,92 @@ fn server_of(url: &str, api_key: Option<String>) -> anyhow::Result<Server> {
     })
 }
 
-async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
-    let mut dataset = Dataset::load(&a.dataset)?;
-    if let Some(n) = a.limit {
-        if n == 0 {
-            bail!("--limit must be at least 1");
-        }
-        // The version stays that of the whole dataset's subset actually run.
-        dataset.items.truncate(n);
-    }
-    let evaluators = Evaluators::load(&a.evaluators)?;
-    let server = if a.offline {
-        None
-    } else {
-        let s = server_of(&a.server, a.api_key.clone())?;
-        let health = format!("{}/healthz", s.url);
-        reqwest::Client::new()
+/// Waits up to 10 s for the server to answer `/healthz`, so a CI job can start `glassbox
+/// serve &` in one step and run the evaluation in the next.
+async fn wait_for(s: &Server) -> Result<(), reqwest::Error> {
+    let health = format!("{}/healthz", s.url);
+    let client = reqwest::Client::new();
+    let mut tries = 0;
+    loop {
+        let r = client
             .get(&health)
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .and_then(reqwest::Response::error_for_status)
-            .with_context(|| {
-                format!(
-                    "no Glassbox server at {} (start `glassbox serve`, pass --server, or run \
-                     --offline without tokens and cost)",
-                    s.url
-                )
-            })?;
+            .and_then(reqwest::Response::error_for_status);
+        match r {
+            Ok(_) => return Ok(()),
+            Err(e) if tries >= 20 || !e.is_connect() => return Err(e),
+            Err(_) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// `NAME@VERSION` → (NAME, Some(VERSION)).
+fn split_version(s: &str) -> (&str, Option<&str>) {
+    match s.rsplit_once('@') {
+        Some((n, v)) if !v.is_empty() => (n, Some(v)),
+        _ => (s, None),
+    }
+}
+
+async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
+    // Local files first: a typo in them should not wait for a server.
+    let path = PathBuf::from(&a.dataset);
+    let local = if path.exists() || a.offline {
+        Some(Dataset::load(&path)?)
+    } else {
+        None
+    };
+    let evaluators = Evaluators::load(&a.evaluators)?;
+    if a.limit == Some(0) {
+        bail!("--limit must be at least 1");
+    }
+    let server = if a.offline {
+        None
+    } else {
+        let s = server_of(&a.remote.server, a.remote.api_key.clone())?;
+        wait_for(&s).await.with_context(|| {
+            format!(
+                "no Glassbox server at {} (start `glassbox serve`, pass --server, or run \
+                 --offline without tokens and cost)",
+                s.url
+            )
+        })?;
         Some(s)
     };
+    let mut dataset = match (local, &server) {
+        (Some(d), Some(s)) => {
+            // A file's content is stored too, so the version the run records names data the
+            // team can fetch (`glassbox dataset pull NAME@VERSION`).
+            match s.push_dataset(&d).await {
+                Ok(v) if v["version"].as_str() != Some(d.version().as_str()) => eprintln!(
+                    "note: the server redacted PII from the dataset; its stored version is {}",
+                    v["version"].as_str().unwrap_or("?")
+                ),
+                Ok(_) => {}
+                Err(e) => eprintln!("warning: the dataset was not stored on the server: {e}"),
+            }
+            d
+        }
+        (Some(d), None) => d,
+        (None, Some(s)) => {
+            let (name, version) = split_version(&a.dataset);
+            s.pull_dataset(name, version).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}; --dataset is neither a file here nor a dataset stored on the server"
+                )
+            })?
+        }
+        (None, None) => bail!("--dataset {}: no such file", a.dataset),
+    };
+    if let Some(n) = a.limit {
+        // The run records the version of the items it actually ran.
+        dataset.items.truncate(n);
+    }
     let run_id = experiment::new_run_id();
     let output = a
         .output
@@ -275,6 +425,7 @@ async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
     {
         env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), s.url.clone()));
     }
+    let run_server = server.clone();
     let name = a.name.clone().unwrap_or_else(|| run_id.clone());
     eprintln!(
         "eval run {run_id}: {} items of {} (version {}), {} at a time",
@@ -293,7 +444,7 @@ async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
             target,
             concurrency: a.concurrency,
             item_timeout: Duration::from_secs(a.item_timeout.max(1)),
-            server,
+            server: server.clone(),
             settle: Duration::from_secs(a.settle),
             env,
         },
@@ -304,6 +455,16 @@ async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&run)?;
     std::fs::write(&output, text + "\n")
         .with_context(|| format!("could not write {}", output.display()))?;
+    let stored = match &run_server {
+        Some(s) => match s.push_run(&run).await {
+            Ok(()) => Some(format!("run:{}", run.run_id)),
+            Err(e) => {
+                eprintln!("warning: the run was not stored on the server: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     let s = &run.summary;
     eprintln!(
         "{} items, {} failed, {} evaluation errors, {:.1} s",
@@ -340,6 +501,9 @@ async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
         for e in &i.evaluation_errors {
             eprintln!("  ! {}: {e}", i.item_id);
         }
+    }
+    if let Some(id) = stored {
+        eprintln!("stored on the server as {id} (glassbox gate --baseline {id} …)");
     }
     println!("{}", output.display());
     Ok(())
@@ -443,4 +607,68 @@ impl experiment::Progress for Bar {
             eprintln!("{line}");
         }
     }
+}
+
+async fn push(file: PathBuf, name: Option<String>, server: ServerArgs) -> anyhow::Result<()> {
+    let s = server_of(&server.server, server.api_key)?;
+    let mut d = Dataset::load(&file)?;
+    if let Some(n) = name {
+        d.name = n;
+    }
+    let v = s.push_dataset(&d).await.map_err(anyhow::Error::msg)?;
+    let created = v["created"].as_bool().unwrap_or(false);
+    eprintln!(
+        "{} {}@{} ({} items{})",
+        if created { "stored" } else { "already stored:" },
+        d.name,
+        v["version"].as_str().unwrap_or("?"),
+        d.items.len(),
+        match v["redactions"].as_u64() {
+            Some(n) if n > 0 => format!(
+                "; {n} values redacted on the server, so its version differs from the file's {}",
+                d.version()
+            ),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
+
+async fn pull(dataset: &str, output: &std::path::Path, server: ServerArgs) -> anyhow::Result<()> {
+    let s = server_of(&server.server, server.api_key)?;
+    let (name, version) = split_version(dataset);
+    let d = s
+        .pull_dataset(name, version)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    d.save(output)?;
+    eprintln!(
+        "wrote {} ({} items, version {})",
+        output.display(),
+        d.items.len(),
+        d.version()
+    );
+    Ok(())
+}
+
+async fn list_datasets(server: ServerArgs) -> anyhow::Result<()> {
+    let s = server_of(&server.server, server.api_key)?;
+    let v = s
+        .get_json("/api/v1/datasets")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "{:<30} {:<14} {:>6}  created",
+        "dataset", "version", "items"
+    );
+    for d in v["datasets"].as_array().into_iter().flatten() {
+        println!(
+            "{:<30} {:<14} {:>6}  {}",
+            d["name"].as_str().unwrap_or(""),
+            d["version"].as_str().unwrap_or(""),
+            d["items"],
+            d["created_at"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
 }

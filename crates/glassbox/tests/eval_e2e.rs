@@ -240,6 +240,45 @@ async fn prompt_v2_fails_the_gate_on_quality_and_cost_and_v3_passes() {
     assert_eq!(code, 1, "{report}");
     assert!(report.contains("INCONCLUSIVE"), "{report}");
 
+    // Every run and the dataset are stored on the server; the gate reads runs by id.
+    let (_, runs) = server.get("/api/v1/experiments?dataset=golden").await;
+    let runs = runs["runs"].as_array().expect("runs").clone();
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    let id_of = |name: &str| {
+        runs.iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["run_id"].as_str())
+            .map(|id| format!("run:{id}"))
+            .expect("stored run")
+    };
+    assert!(
+        runs.iter()
+            .all(|r| r["dataset_version"] == v1["dataset"]["version"] || r["name"] == "v3-small")
+    );
+    let (_, datasets) = server.get("/api/v1/datasets").await;
+    assert_eq!(
+        datasets["datasets"].as_array().map(Vec::len),
+        Some(1),
+        "{datasets}"
+    );
+    let stored_gate = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .arg("gate")
+        .arg("--policy")
+        .arg(&policy)
+        .args([
+            "--baseline",
+            &id_of("v1"),
+            "--candidate",
+            &id_of("v2"),
+            "--server",
+            &server.base,
+        ])
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GLASSBOX_API_KEY")
+        .output()
+        .expect("gate runs");
+    assert_eq!(stored_gate.status.code(), Some(1));
+
     // A person's view of the same two runs.
     let out_cmp = Command::new(env!("CARGO_BIN_EXE_glassbox"))
         .args(["eval", "compare"])

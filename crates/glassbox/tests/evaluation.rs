@@ -212,3 +212,132 @@ async fn a_bad_rule_stops_start_up_with_its_name() {
     assert!(err.contains("txt"), "a misspelt key is named: {err}");
     let _: Value = json!(null);
 }
+
+fn judge_config(
+    fake: &glassbox_fake_anthropic::FakeAnthropic,
+) -> glassbox_eval::judge::JudgeConfig {
+    glassbox_eval::judge::JudgeConfig {
+        name: "relevance".into(),
+        rubric: glassbox_eval::judge::Rubric::Relevance,
+        criteria: None,
+        provider: glassbox_eval::judge::Provider::Anthropic,
+        model: "claude-haiku-4-5".into(),
+        base_url: Some(fake.base_url()),
+        // The fake takes any non-empty key; PATH is always set (set_var would be unsound here).
+        api_key_env: Some("PATH".into()),
+        max_attempts: 2,
+        timeout_secs: 10,
+        max_tokens: 256,
+    }
+}
+
+async fn demo_traffic(server: &common::TestServer, runs: usize) {
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    )
+    .unwrap();
+    glassbox_demo::send(
+        &server.base,
+        &glassbox_demo::generate(now - 120_000_000_000, runs, 5),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_judges_are_rate_limited_traced_and_priced() {
+    let fake = glassbox_fake_anthropic::FakeAnthropic::start(Default::default())
+        .await
+        .unwrap();
+    let server = common::start_in(tempfile::tempdir().unwrap(), |c| {
+        c.evaluation.settle_secs = 0;
+        c.evaluation.interval_secs = 1;
+        c.evaluation.judges = vec![judge_config(&fake)];
+        c.evaluation.judge_calls_per_minute = 4;
+    })
+    .await;
+    demo_traffic(&server, 20).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let judged = loop {
+        let (_, s) = server.get("/api/v1/scores?source=llm_judge").await;
+        let list = s["scores"].as_array().unwrap().clone();
+        if list.len() >= 4 {
+            break list;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} judged",
+            list.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    // Three more rounds: the limit holds them back for the rest of the minute.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (_, s) = server.get("/api/v1/scores?source=llm_judge").await;
+    assert_eq!(s["scores"].as_array().unwrap().len(), 4, "{s}");
+    assert_eq!(fake.requests().len(), 4);
+    for sc in &judged {
+        let v = sc["value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{sc}");
+        assert!(
+            sc["comment"].as_str().is_some_and(|c| c.contains("terms")),
+            "{sc}"
+        );
+        assert_eq!(sc["author"], "anthropic:claude-haiku-4-5");
+    }
+    // What the judge saw: the trace's question and final answer, at temperature 0.
+    let r = &fake.requests()[0];
+    assert_eq!(r["temperature"], 0);
+    let user = r["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        user.contains("<question>") && user.contains("<answer>"),
+        "{user}"
+    );
+    // The judge's own calls: stored, priced, and never judged themselves.
+    let (_, m) = server.get("/api/v1/metrics?service=glassbox-judge").await;
+    assert_eq!(m["total"]["llm_calls"], 4, "{m}");
+    assert!(m["total"]["cost_usd"].as_f64().unwrap() > 0.0, "{m}");
+    let (_, page) = server
+        .get("/api/v1/traces?service=glassbox-judge&include=scores")
+        .await;
+    for t in page["traces"].as_array().unwrap() {
+        assert!(t["scores"].as_array().unwrap().is_empty(), "{t}");
+    }
+    server.stop().await;
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_judge_budget_stops_judging_but_not_rules() {
+    let fake = glassbox_fake_anthropic::FakeAnthropic::start(Default::default())
+        .await
+        .unwrap();
+    let server = common::start_in(tempfile::tempdir().unwrap(), |c| {
+        c.evaluation.settle_secs = 0;
+        c.evaluation.interval_secs = 1;
+        c.evaluation.rules = vec![rule("not_refusal", Check::NotRefusal)];
+        c.evaluation.judges = vec![judge_config(&fake)];
+        c.evaluation.judge_budget_usd_per_day = 0.0;
+    })
+    .await;
+    demo_traffic(&server, 10).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, s) = server.get("/api/v1/scores?source=rule").await;
+        if s["scores"].as_array().unwrap().len() >= 10 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "rules still run");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(fake.requests().is_empty(), "no judge call over budget");
+    let (_, s) = server.get("/api/v1/scores?source=llm_judge").await;
+    assert!(s["scores"].as_array().unwrap().is_empty());
+    server.stop().await;
+    fake.shutdown().await;
+}

@@ -32,12 +32,13 @@ pub fn router(store: Arc<SqliteStore>) -> Router {
         )
         .route("/api/v1/admin/erase", axum::routing::post(erase))
         .route("/api/v1/scores", get(scores).post(record_score))
+        .merge(crate::experiments::routes())
         .fallback(not_found)
         .with_state(store)
 }
 
 /// `{"error":{"code","message"}}` with a fitting status.
-struct ApiError(StatusCode, &'static str, String);
+pub(crate) struct ApiError(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 pub mod config;
 mod evaluation;
+mod experiments;
 mod projects;
 mod sink;
 mod tls;

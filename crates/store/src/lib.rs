@@ -38,6 +38,9 @@ pub enum StoreError {
     Locked(String),
     #[error("{0}")]
     Invalid(String),
+    /// The write would replace something immutable (e.g. a stored run's id).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Everything one export request contributes, written atomically.

@@ -9,6 +9,7 @@
 pub mod audit;
 mod content;
 pub mod erase;
+pub mod experiments;
 mod hot;
 pub mod keys;
 mod prepare;
@@ -48,6 +49,11 @@ enum Work {
     Erase(
         erase::Selector,
         oneshot::Sender<Result<erase::Report, StoreError>>,
+    ),
+    /// Store a dataset version or an experiment run, with its audit entry.
+    Artifact(
+        experiments::Artifact,
+        oneshot::Sender<Result<bool, StoreError>>,
     ),
     /// Record an event (configuration in force, a policy change) in the audit trail.
     Record(&'static str, serde_json::Value),
@@ -255,6 +261,39 @@ impl SqliteStore {
         outcome.await.unwrap_or(Err(StoreError::Closed))
     }
 
+    /// Stores a dataset version or an experiment run (see [`experiments`]): `true` when
+    /// stored, `false` when that dataset version was already there.
+    pub async fn store_artifact(
+        &self,
+        artifact: experiments::Artifact,
+    ) -> Result<bool, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(Work::Artifact(artifact, reply)).await?;
+        outcome.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    pub fn list_datasets(&self) -> Result<Vec<experiments::Listed>, StoreError> {
+        self.read(experiments::list_datasets)
+    }
+
+    pub fn list_runs(&self, dataset: Option<&str>) -> Result<Vec<experiments::Listed>, StoreError> {
+        self.read(|c| experiments::list_runs(c, dataset))
+    }
+
+    /// A dataset's JSONL and version: `version`, or the newest.
+    pub fn dataset(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.read(|c| experiments::dataset(c, &self.vault, name, version))
+    }
+
+    /// A stored run's JSON.
+    pub fn run(&self, run_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|c| experiments::run(c, &self.vault, run_id))
+    }
+
     /// The key whose secret hashes to `hash` ([`keys::hash`]), revoked or not.
     pub fn key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<keys::ApiKey>, StoreError> {
         self.read(|conn| keys::lookup(conn, hash))
@@ -359,6 +398,16 @@ fn writer_loop(
             }
             Work::Key(change, reply) => {
                 let _ = reply.send(change_key(&mut conn, &change, &mut auditor));
+                let _ = done.send(Ok(()));
+                continue;
+            }
+            Work::Artifact(artifact, reply) => {
+                let _ = reply.send(experiments::store(
+                    &mut conn,
+                    vault,
+                    &mut auditor,
+                    &artifact,
+                ));
                 let _ = done.send(Ok(()));
                 continue;
             }

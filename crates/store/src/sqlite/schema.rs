@@ -255,6 +255,28 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX scores_by_trace ON scores (trace_id);
     CREATE INDEX scores_by_name_time ON scores (name, time_ns);
     "#,
+    // 9: golden datasets (one row per content version) and experiment runs, immutable;
+    // bodies zstd-compressed and sealed like telemetry content.
+    r#"
+    CREATE TABLE datasets (
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        created_ns INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TABLE experiment_runs (
+        run_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        dataset TEXT,
+        dataset_version TEXT,
+        items INTEGER NOT NULL,
+        created_ns INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX experiment_runs_by_dataset ON experiment_runs (dataset, created_ns);
+    "#,
 ];
 
 pub fn current_version() -> i64 {
