@@ -32,6 +32,9 @@ pub enum Check {
     Regex { pattern: String },
     /// The answer is valid JSON.
     ValidJson,
+    /// The answer is JSON valid against this JSON Schema (any draft `jsonschema` detects from
+    /// `$schema`; 2020-12 without one).
+    JsonSchema { schema: Value },
     /// The answer's length in characters is within bounds.
     Length {
         min: Option<usize>,
@@ -57,6 +60,8 @@ pub enum Check {
 pub enum EvalError {
     #[error("evaluator {name:?}: invalid regular expression: {message}")]
     Regex { name: String, message: String },
+    #[error("evaluator {name:?}: invalid JSON Schema: {message}")]
+    Schema { name: String, message: String },
 }
 
 /// A compiled evaluator.
@@ -64,6 +69,7 @@ pub struct Evaluator {
     pub name: String,
     check: Check,
     regex: Option<regex::Regex>,
+    schema: Option<jsonschema::Validator>,
 }
 
 /// Phrases that mark a refusal, lower-case.
@@ -93,10 +99,20 @@ impl Evaluator {
             }
             _ => None,
         };
+        let schema = match &c.check {
+            Check::JsonSchema { schema } => Some(jsonschema::validator_for(schema).map_err(
+                |e| EvalError::Schema {
+                    name: c.name.clone(),
+                    message: e.to_string(),
+                },
+            )?),
+            _ => None,
+        };
         Ok(Evaluator {
             name: c.name.clone(),
             check: c.check.clone(),
             regex,
+            schema,
         })
     }
 
@@ -135,6 +151,16 @@ impl Evaluator {
                 let a = answer?;
                 let parsed = serde_json::from_str::<Value>(a.trim());
                 (parsed.is_ok(), parsed.err().map(|e| e.to_string()))
+            }
+            Check::JsonSchema { .. } => {
+                let validator = self.schema.as_ref()?;
+                match serde_json::from_str::<Value>(answer?.trim()) {
+                    Err(e) => (false, Some(format!("not JSON: {e}"))),
+                    Ok(doc) => match validator.iter_errors(&doc).next() {
+                        None => (true, None),
+                        Some(err) => (false, Some(format!("at {}: {err}", err.instance_path()))),
+                    },
+                }
             }
             Check::Length { min, max } => {
                 let n = answer?.chars().count();

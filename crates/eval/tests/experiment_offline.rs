@@ -148,3 +148,123 @@ fn evaluator_files_are_checked() {
     let e = Evaluators::new(custom).err().unwrap();
     assert!(e.to_string().contains("criteria"), "{e}");
 }
+
+#[tokio::test]
+async fn an_http_target_gets_the_item_and_the_trace_context_in_headers() {
+    use axum::http::HeaderMap;
+    use axum::routing::post;
+    async fn answer(
+        headers: HeaderMap,
+        body: axum::Json<serde_json::Value>,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let tp = headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bag = headers
+            .get("baggage")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        match body["id"].as_str() {
+            Some("plain") => format!("text answer to {}", body["input"]).into_response(),
+            Some("broken") => {
+                (axum::http::StatusCode::BAD_GATEWAY, "upstream down").into_response()
+            }
+            Some("noout") => axum::Json(serde_json::json!({"answer": "x"})).into_response(),
+            _ => axum::Json(serde_json::json!({"output": format!("{tp} {bag}")})).into_response(),
+        }
+    }
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(l, axum::Router::new().route("/answer", post(answer)))
+            .await
+            .unwrap();
+    });
+    let d = Dataset::parse(
+        "d",
+        "{\"id\":\"json\",\"input\":{\"q\":1}}\n{\"id\":\"plain\",\"input\":\"hi\"}\n{\"id\":\"broken\",\"input\":\"x\"}\n{\"id\":\"noout\",\"input\":\"x\"}\n",
+        Format::Jsonl,
+        "d.jsonl",
+    )
+    .unwrap();
+    let ev = evaluators("[[rules]]\nname = \"any\"\nkind = \"length\"\nmin = 1\n");
+    let run = experiment::run(
+        &d,
+        ev,
+        options(&format!("http://{addr}/answer"), Duration::from_secs(5)),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    let json = run.items[0].output.as_deref().unwrap();
+    assert!(
+        json.starts_with(&format!("00-{}-", run.items[0].trace_id)),
+        "{json}"
+    );
+    assert!(
+        json.ends_with("glassbox.eval.run_id=run-test,glassbox.eval.item_id=json"),
+        "{json}"
+    );
+    assert_eq!(
+        run.items[1].output.as_deref(),
+        Some("text answer to \"hi\"")
+    );
+    let e = run.items[2].error.as_deref().unwrap();
+    assert!(e.contains("502") && e.contains("upstream down"), "{e}");
+    let e = run.items[3].error.as_deref().unwrap();
+    assert!(e.contains("without `output`"), "{e}");
+    assert_eq!(run.summary.errors, 2);
+}
+
+#[tokio::test]
+async fn json_schema_rules_check_structured_answers() {
+    let d = Dataset::parse(
+        "d",
+        r#"{"id":"ok","input":{"order_id":"A-1","refund":true}}
+{"id":"wrong_type","input":{"order_id":7,"refund":true}}
+{"id":"missing","input":{"refund":false}}
+{"id":"prose","input":"Sure! Here you go."}
+"#,
+        Format::Jsonl,
+        "d.jsonl",
+    )
+    .unwrap();
+    let ev = evaluators(
+        r#"
+[[rules]]
+name = "schema"
+kind = "json_schema"
+schema = { type = "object", required = ["order_id", "refund"], properties = { order_id = { type = "string", pattern = "^A-" }, refund = { type = "boolean" } } }
+"#,
+    );
+    let run = experiment::run(&d, ev, options("cat", Duration::from_secs(10)), &Quiet)
+        .await
+        .unwrap();
+    let verdict = |i: usize| {
+        (
+            run.items[i].scores["schema"].clone(),
+            run.items[i].comments.get("schema").cloned(),
+        )
+    };
+    assert_eq!(verdict(0).0, serde_json::json!(true));
+    let (v, c) = verdict(1);
+    assert_eq!(v, serde_json::json!(false));
+    assert!(c.as_deref().unwrap().contains("/order_id"), "{c:?}");
+    let (v, c) = verdict(2);
+    assert_eq!(v, serde_json::json!(false));
+    assert!(c.as_deref().unwrap().contains("order_id"), "{c:?}");
+    let (v, c) = verdict(3);
+    assert_eq!(v, serde_json::json!(false));
+    assert!(c.as_deref().unwrap().starts_with("not JSON"), "{c:?}");
+
+    let bad: EvaluatorsFile = toml::from_str(
+        "[[rules]]\nname = \"s\"\nkind = \"json_schema\"\nschema = { type = \"objekt\" }\n",
+    )
+    .unwrap();
+    let e = Evaluators::new(bad).err().unwrap().to_string();
+    assert!(e.contains("invalid JSON Schema"), "{e}");
+}

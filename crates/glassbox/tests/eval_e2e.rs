@@ -185,6 +185,45 @@ async fn prompt_v2_fails_the_gate_on_quality_and_cost_and_v3_passes() {
     assert!(m["total"]["cost_usd"].as_f64().unwrap() > 0.0, "{m}");
     assert_eq!(m["total"]["unpriced_calls"], 0);
 
+    // Production traces become a dataset to review: the agent's question in, its answer out.
+    let from_prod = out.path().join("from-prod.jsonl");
+    let made = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args([
+            "dataset",
+            "from-traces",
+            "prompt_version=v1",
+            "--limit",
+            "5",
+            "--server",
+        ])
+        .arg(&server.base)
+        .arg("-o")
+        .arg(&from_prod)
+        .env_remove("GLASSBOX_API_KEY")
+        .output()
+        .expect("glassbox runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&from_prod)
+        .expect("written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSONL"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        assert!(
+            l["input"]
+                .as_str()
+                .is_some_and(|i| i.contains("<question>")),
+            "{l}"
+        );
+        assert!(l["expected"].as_str().is_some_and(|e| !e.is_empty()), "{l}");
+        assert_eq!(l["metadata"]["prompt_version"], "v1");
+    }
+
     // Quality by prompt version is one query over the scores the run posted.
     let (_, by) = server
         .get("/api/v1/metrics?group_by=prompt_version&thresholds=correctness:0.9")
