@@ -362,7 +362,9 @@ pub async fn from_traces(
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|s| s["counted"].as_bool() == Some(true))
+            // Every reporter of a model call, ordered by start: the one counted for tokens
+            // may not have captured content, another may have.
+            .filter(|s| s["kind"] == "llm")
             .collect();
         let text_of_role = |s: &Value, key: &str, role: &str| -> Option<String> {
             let texts: Vec<&str> = s[key]
@@ -375,14 +377,15 @@ pub async fn from_traces(
             (!texts.is_empty()).then(|| texts.join("\n"))
         };
         let Some(input) = llm
-            .first()
-            .and_then(|s| text_of_role(s, "input_messages", "user"))
+            .iter()
+            .find_map(|s| text_of_role(s, "input_messages", "user"))
         else {
             continue;
         };
         let expected = llm
-            .last()
-            .and_then(|s| text_of_role(s, "output_messages", "assistant"));
+            .iter()
+            .rev()
+            .find_map(|s| text_of_role(s, "output_messages", "assistant"));
         let mut metadata = BTreeMap::new();
         metadata.insert("trace_id".to_owned(), Value::String(id.to_owned()));
         for k in ["service", "release", "prompt_version"] {

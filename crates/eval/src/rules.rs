@@ -277,7 +277,8 @@ pub fn final_answer(t: &TraceDetail) -> Option<String> {
     let span = t
         .spans
         .iter()
-        .filter(|s| s.counted && !s.output_messages.is_empty())
+        // Any reporter of a call: the one counted for tokens may not have captured content.
+        .filter(|s| !s.output_messages.is_empty())
         .max_by_key(|s| glassbox_query::parse_time("end", &s.end_time).unwrap_or(0))?;
     let text: Vec<&str> = span
         .output_messages
@@ -296,7 +297,7 @@ pub fn first_question(t: &TraceDetail) -> Option<String> {
     let span = t
         .spans
         .iter()
-        .filter(|s| s.counted && !s.input_messages.is_empty())
+        .filter(|s| !s.input_messages.is_empty())
         .min_by_key(|s| glassbox_query::parse_time("start", &s.start_time).unwrap_or(u64::MAX))?;
     let text: Vec<&str> = span
         .input_messages

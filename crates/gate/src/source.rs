@@ -113,41 +113,31 @@ pub struct LiveOptions {
 /// Loads every side; live sides share one runtime and one client.
 pub fn load_all(specs: &[&SourceSpec], live: &LiveOptions) -> Result<Vec<Sample>, GateError> {
     let mut out = Vec::with_capacity(specs.len());
-    let mut runtime = None;
+    let mut rt = None;
     for spec in specs {
         out.push(match spec {
             SourceSpec::File(p) => load_run_file(p)?,
-            SourceSpec::Stored(id) => {
-                let rt = match runtime.take() {
-                    Some(rt) => rt,
-                    None => tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| {
-                            GateError::Source(format!("could not start a runtime: {e}"))
-                        })?,
-                };
-                let sample = rt.block_on(fetch_stored(id, live))?;
-                runtime = Some(rt);
-                sample
-            }
-            SourceSpec::Live(pairs) => {
-                let rt = match runtime.take() {
-                    Some(rt) => rt,
-                    None => tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| {
-                            GateError::Source(format!("could not start a runtime: {e}"))
-                        })?,
-                };
-                let sample = rt.block_on(fetch_live(pairs, live))?;
-                runtime = Some(rt);
-                sample
-            }
+            SourceSpec::Stored(id) => runtime(&mut rt)?.block_on(fetch_stored(id, live))?,
+            SourceSpec::Live(pairs) => runtime(&mut rt)?.block_on(fetch_live(pairs, live))?,
         });
     }
     Ok(out)
+}
+
+/// The one runtime the server-backed sides share, started on first use.
+fn runtime(
+    slot: &mut Option<tokio::runtime::Runtime>,
+) -> Result<&tokio::runtime::Runtime, GateError> {
+    if slot.is_none() {
+        *slot = Some(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| GateError::Source(format!("could not start a runtime: {e}")))?,
+        );
+    }
+    slot.as_ref()
+        .ok_or_else(|| GateError::Source("no runtime".to_owned()))
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Attempt, Judge, JudgeCall, retry_after, verdict_from, verdict_schema};
+use super::{Attempt, Judge, JudgeCall, verdict_from, verdict_schema};
 
 /// The API version this client speaks (the `anthropic-version` header).
 const API_VERSION: &str = "2023-06-01";
@@ -23,53 +23,24 @@ pub(super) async fn attempt(j: &Judge, system: &str, user: &str, call: &mut Judg
         }],
         "tool_choice": {"type": "tool", "name": TOOL},
     });
-    let resp = match j
+    let req = j
         .http
         .post(&url)
         .header("x-api-key", &j.api_key)
         .header("anthropic-version", API_VERSION)
-        .json(&body)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return Attempt::Retry {
-                error: j.transport_error(&url, &e),
-                after: std::time::Duration::from_millis(500),
-            };
-        }
+        .json(&body);
+    let answer = match j.exchange(&url, req).await {
+        Ok(a) => a,
+        Err(attempt) => return attempt,
     };
-    let status = resp.status().as_u16();
-    let wait = retry_after(resp.headers());
-    let text = match resp.text().await {
-        Ok(t) => t,
-        Err(e) => {
-            return Attempt::Retry {
-                error: j.transport_error(&url, &e),
-                after: std::time::Duration::from_millis(500),
-            };
-        }
-    };
-    let parsed: Option<Value> = serde_json::from_str(&text).ok();
-    if !(200..300).contains(&status) {
+    if !(200..300).contains(&answer.status) {
         // {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
-        let err = parsed.as_ref().and_then(|v| v.get("error"));
-        let kind = err
-            .and_then(|e| e.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
-        let message = err
-            .and_then(|e| e.get("message"))
-            .and_then(Value::as_str)
-            .map_or_else(|| truncate(&text), str::to_owned);
-        return j.on_status(status, wait, kind, message);
+        return j.failed(&answer, &["type"]);
     }
-    let Some(v) = parsed else {
+    let Some(v) = answer.json else {
         return Attempt::Unparsable {
             message: "the response body is not JSON".into(),
-            output: truncate(&text),
+            output: truncate(&answer.text),
         };
     };
     call.response_id = v.get("id").and_then(Value::as_str).map(str::to_owned);

@@ -392,6 +392,50 @@ impl Judge {
     }
 }
 
+/// What came back from one HTTP exchange with a provider.
+struct Answer {
+    status: u16,
+    text: String,
+    /// The body as JSON, if it is.
+    json: Option<Value>,
+    retry_after: Option<Duration>,
+}
+
+impl Judge {
+    /// Sends the request; a transport failure is worth a retry.
+    async fn exchange(&self, url: &str, req: reqwest::RequestBuilder) -> Result<Answer, Attempt> {
+        let retry = |e: &reqwest::Error| Attempt::Retry {
+            error: self.transport_error(url, e),
+            after: Duration::from_millis(500),
+        };
+        let resp = req.send().await.map_err(|e| retry(&e))?;
+        let status = resp.status().as_u16();
+        let wait = retry_after(resp.headers());
+        let text = resp.text().await.map_err(|e| retry(&e))?;
+        Ok(Answer {
+            status,
+            json: serde_json::from_str(&text).ok(),
+            text,
+            retry_after: wait,
+        })
+    }
+
+    /// A non-2xx answer as retry-or-fail, reading the provider's error envelope:
+    /// `{"error": {kind_key: …, "message": …}}` (Anthropic and OpenAI both nest it so).
+    fn failed(&self, a: &Answer, kind_keys: &[&str]) -> Attempt {
+        let err = a.json.as_ref().and_then(|v| v.get("error"));
+        let kind = err
+            .and_then(|e| kind_keys.iter().find_map(|k| e.get(*k)?.as_str()))
+            .unwrap_or("unknown")
+            .to_owned();
+        let message = err
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+            .map_or_else(|| anthropic::truncate(&a.text), str::to_owned);
+        self.on_status(a.status, a.retry_after, kind, message)
+    }
+}
+
 /// `retry-after` in seconds, capped so a hostile or confused server cannot stall a run.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let secs: f64 = headers

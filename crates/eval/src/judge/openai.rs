@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::anthropic::truncate;
-use super::{Attempt, Judge, JudgeCall, retry_after, verdict_from};
+use super::{Attempt, Judge, JudgeCall, verdict_from};
 
 pub(super) async fn attempt(j: &Judge, system: &str, user: &str, call: &mut JudgeCall) -> Attempt {
     let url = format!("{}/v1/chat/completions", j.base_url);
@@ -22,52 +22,19 @@ pub(super) async fn attempt(j: &Judge, system: &str, user: &str, call: &mut Judg
             {"role": "user", "content": user},
         ],
     });
-    let resp = match j
-        .http
-        .post(&url)
-        .bearer_auth(&j.api_key)
-        .json(&body)
-        .send()
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return Attempt::Retry {
-                error: j.transport_error(&url, &e),
-                after: std::time::Duration::from_millis(500),
-            };
-        }
+    let req = j.http.post(&url).bearer_auth(&j.api_key).json(&body);
+    let answer = match j.exchange(&url, req).await {
+        Ok(a) => a,
+        Err(attempt) => return attempt,
     };
-    let status = resp.status().as_u16();
-    let wait = retry_after(resp.headers());
-    let text = match resp.text().await {
-        Ok(t) => t,
-        Err(e) => {
-            return Attempt::Retry {
-                error: j.transport_error(&url, &e),
-                after: std::time::Duration::from_millis(500),
-            };
-        }
-    };
-    let parsed: Option<Value> = serde_json::from_str(&text).ok();
-    if !(200..300).contains(&status) {
+    if !(200..300).contains(&answer.status) {
         // {"error":{"message":…,"type":…,"param":…,"code":…}}
-        let err = parsed.as_ref().and_then(|v| v.get("error"));
-        let kind = err
-            .and_then(|e| e.get("type").or_else(|| e.get("code")))
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
-        let message = err
-            .and_then(|e| e.get("message"))
-            .and_then(Value::as_str)
-            .map_or_else(|| truncate(&text), str::to_owned);
-        return j.on_status(status, wait, kind, message);
+        return j.failed(&answer, &["type", "code"]);
     }
-    let Some(v) = parsed else {
+    let Some(v) = answer.json else {
         return Attempt::Unparsable {
             message: "the response body is not JSON".into(),
-            output: truncate(&text),
+            output: truncate(&answer.text),
         };
     };
     call.response_id = v.get("id").and_then(Value::as_str).map(str::to_owned);
