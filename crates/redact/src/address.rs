@@ -295,7 +295,13 @@ fn push_trimmed(t: &str, s: usize, mut e: usize, sink: &mut Sink) {
 /// End of a free-form address after a cue: the end of the field, line or sentence.
 fn context_value_end(t: &str, s: usize) -> usize {
     let b = t.as_bytes();
-    let limit = (s + 160).min(b.len());
+    // On a char boundary: the rest of the line is sliced up to here (a limit inside a
+    // multi-byte char panicked). The bytes given up are continuation bytes, which end
+    // nothing, so where the value ends is unchanged.
+    let mut limit = (s + 160).min(b.len());
+    while !t.is_char_boundary(limit) {
+        limit -= 1;
+    }
     let mut i = s;
     while i < limit {
         let c = b[i];

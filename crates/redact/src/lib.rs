@@ -233,12 +233,15 @@ impl Detector {
         let address = address::Address::new();
         let person = person::Person::new();
         // Order matters where cues could overlap: the earlier family wins a tie.
-        let cues = scan::Shared::new(&[
-            &patterns.keyed_secret,
-            &context.cues,
-            &address.structural,
-            &person.cues,
-        ]);
+        let cues = scan::Shared::new(
+            &[
+                &patterns.keyed_secret,
+                &context.cues,
+                &address.structural,
+                &person.cues,
+            ],
+            patterns::SECRET_TOKENS,
+        );
         Detector {
             patterns,
             context,
@@ -274,9 +277,16 @@ impl Detector {
         }
         let norm: Cow<'_, str> = normalize::normalize(text);
         let t: &str = &norm;
-        let mut sink = Sink::default();
-        let hits = self.cues.scan(t);
-        self.patterns.detect(t, &hits[0], &mut sink);
+        // Dense texts carry dozens of candidates; growing from empty costs a few reallocs.
+        let mut sink = Sink {
+            cands: Vec::with_capacity(32),
+            vetoes: Vec::with_capacity(16),
+        };
+        let marks = util::Landmarks::of(t.as_bytes());
+        let mut token_starts = Vec::new();
+        let hits = self.cues.scan(t, &marks.runs, &mut token_starts);
+        self.patterns
+            .detect(t, &hits[0], &token_starts, &marks, &mut sink);
         self.context.detect(t, &hits[1], &mut sink);
         self.address.detect(t, &hits[2], &mut sink);
         self.table.detect(t, &mut sink);
@@ -329,26 +339,28 @@ fn resolve(text: &str, mut sink: Sink) -> Vec<Entity> {
             c.start,
         )
     });
-    // Accepted spans never overlap, so neighbours in a start-ordered map suffice.
-    let mut taken: std::collections::BTreeMap<usize, (usize, EntityType)> =
-        std::collections::BTreeMap::new();
+    // Accepted spans never overlap, so they are sorted by start and by end alike: the one
+    // starting last before a candidate's end is the only one that can overlap it. A text
+    // has a few dozen, so a sorted vector beats a tree map's allocations.
+    let mut taken: Vec<Entity> = Vec::with_capacity(merged.len());
     for c in merged {
         if !text.is_char_boundary(c.start) || !text.is_char_boundary(c.end) {
             continue;
         }
-        let clash_before = taken
-            .range(..c.end)
-            .next_back()
-            .is_some_and(|(_, &(e, _))| e > c.start);
-        if clash_before {
+        let k = taken.partition_point(|e| e.start < c.end);
+        if k > 0 && taken[k - 1].end > c.start {
             continue;
         }
-        taken.insert(c.start, (c.end, c.kind));
+        taken.insert(
+            k,
+            Entity {
+                start: c.start,
+                end: c.end,
+                kind: c.kind,
+            },
+        );
     }
     taken
-        .into_iter()
-        .map(|(start, (end, kind))| Entity { start, end, kind })
-        .collect()
 }
 
 #[cfg(test)]

@@ -15,15 +15,17 @@ use std::borrow::Cow;
 /// has no backslash (the common case, which then costs one `memchr`-style scan).
 pub(crate) fn normalize(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| b == b'\\') else {
+    let Some(first) = memchr::memchr(b'\\', bytes) else {
         return Cow::Borrowed(text);
     };
     let mut out = bytes.to_vec();
     let mut i = first;
     while i < out.len() {
         if bytes[i] != b'\\' {
-            i += 1;
-            continue;
+            match memchr::memchr(b'\\', &bytes[i..]) {
+                Some(k) => i += k,
+                None => break,
+            }
         }
         let run_start = i;
         while i < bytes.len() && bytes[i] == b'\\' {

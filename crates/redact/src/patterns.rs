@@ -2,21 +2,24 @@
 //! IP addresses and phone numbers, plus the look-alike vetoes.
 
 use regex::Regex;
+use regex_automata::meta;
 
-use crate::util::{Alt, Hit, back, left_ok, nearest_cue, re, right_ok};
+use crate::util::{
+    Alt, Hit, Landmarks, anchored_re, back, find_at_starts, left_ok, nearest_cue, re, right_ok,
+};
 use crate::validate;
 use crate::{EntityType, Sink};
 
 pub(crate) struct Patterns {
-    secret_tokens: Regex,
+    /// Searched only at the starts the cue pass reports.
+    secret_tokens: meta::Regex,
     pem: Regex,
     conn_string: Regex,
     /// `key=value` secrets, `Authorization:` headers and passwords typed in prose.
     pub(crate) keyed_secret: Alt,
     email: Regex,
-    ipv4: Regex,
-    ipv6: Regex,
-    vetoes: Regex,
+    /// Searched only at the starts [`veto_starts`] finds.
+    vetoes: meta::Regex,
     version_cue: Regex,
     phone_cue: Regex,
     code_cue: Regex,
@@ -27,13 +30,9 @@ pub(crate) struct Patterns {
 impl Patterns {
     pub(crate) fn regexes(&self) -> Vec<(&'static str, &Regex)> {
         vec![
-            ("patterns::secret_tokens", &self.secret_tokens),
             ("patterns::pem", &self.pem),
             ("patterns::conn_string", &self.conn_string),
             ("patterns::email", &self.email),
-            ("patterns::ipv4", &self.ipv4),
-            ("patterns::ipv6", &self.ipv6),
-            ("patterns::vetoes", &self.vetoes),
             ("patterns::version_cue", &self.version_cue),
             ("patterns::phone_cue", &self.phone_cue),
             ("patterns::code_cue", &self.code_cue),
@@ -43,10 +42,42 @@ impl Patterns {
     }
 }
 
+/// API object id prefixes (`msg_…`, `toolu_…`, `cus_…`) recognised as look-alikes.
+const ID_PREFIXES: &[&str; 37] = &[
+    "msg", "toolu", "req", "call", "cus", "txn", "ch", "pi", "pm", "py", "in", "ii", "sub", "evt",
+    "file", "run", "asst", "thread", "batch", "resp", "prod", "price", "seti", "src", "tok",
+    "card", "acct", "sess", "cs", "po", "tr", "re", "si", "ba", "btok", "ord", "inv",
+];
+/// Model families whose names (`claude-…`, `gpt-…`) are look-alikes.
+const MODEL_FAMILIES: &[&str; 9] = &[
+    "claude", "gpt", "o1", "o3", "o4", "gemini", "mistral", "llama", "command",
+];
+
 /// Words that introduce identifiers which merely share a phone or card shape.
 const CODE_CUES: &str = r"(?i)(?-u:\b)(?:ticket|tickets|sku|skus|tracking|track|suivi|sendungsnummer|sendung|seguimiento|part|parts|item|article|artikel|art\.-?nr|order|orders|commande|pedido|bestellung|invoice|rechnung|factura|facture|case|booking|reservation|reference|ref|lab|serial|model|build|version|release|vorgang|expediente|dossier|incident|inc|job|batch|lot|container|awb|shipment|parcel|colis|paket|paquete|account|konto|compte|cuenta|id)(?-u:\b)";
 
 const PHONE_CUES: &str = r"(?i)(?:(?-u:\b)(?:phone|phones|tel|t[ée]l|telephone|t[ée]l[ée]phone|tel[ée]fono|telefon|telefonnummer|handy|handynummer|rufnummer|mobile|mobil|m[óo]vil|cell|cellphone|call|calls|fax|whatsapp|sms|text|reach|contact|contacto|kontakt|line|portable|numéro|n[úu]mero|hotline|dial|ring|anrufen|erreichen|llámame|appelez)(?-u:\b)|(?-u:\b)unter(?-u:\b))";
+
+/// Provider tokens with documented prefixes. Everything here is a SECRET, so one
+/// alternation is enough. Every branch starts with a literal, so the shared cue pass
+/// ([`crate::scan::Shared`]) finds where a match can start in the same table walk as the
+/// cue words, and the pattern is only searched there.
+pub(crate) const SECRET_TOKENS: &str = concat!(
+    r"sk-ant-[A-Za-z0-9_\-]{20,}",
+    r"|sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
+    r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}",
+    r"|gh[pousr]_[A-Za-z0-9]{30,255}",
+    r"|github_pat_[A-Za-z0-9_]{22,255}",
+    r"|xox[abposre]-[A-Za-z0-9\-]{10,}",
+    r"|xapp-\d-[A-Za-z0-9\-]{10,}",
+    r"|hooks\.slack\.com/services/[A-Za-z0-9/_]{20,}",
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"|AIza[0-9A-Za-z_\-]{35}",
+    r"|glpat-[A-Za-z0-9_\-]{20,}",
+    r"|npm_[A-Za-z0-9]{36}",
+    r"|hf_[A-Za-z0-9]{30,}",
+);
 
 /// Cues that a long digit run is a payment card.
 const CARD_CUES: &str = r"(?i)(?-u:\b)(?:card|cards|carte|tarjeta|karte|kreditkarte|visa|mastercard|amex|discover|pan|cc|credit|debit|payment|charge|charged|paid|pay|number)(?-u:\b)";
@@ -55,24 +86,7 @@ const CARD_NEG_CUES: &str = r"(?i)(?-u:\b)(?:tracking|reference|ref|order|invoic
 impl Patterns {
     pub(crate) fn new() -> Patterns {
         Patterns {
-            // Provider tokens with documented prefixes. Everything here is a SECRET, so one
-            // alternation (one pass, literal prefilter) is enough.
-            secret_tokens: re(concat!(
-                r"sk-ant-[A-Za-z0-9_\-]{20,}",
-                r"|sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
-                r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}",
-                r"|gh[pousr]_[A-Za-z0-9]{30,255}",
-                r"|github_pat_[A-Za-z0-9_]{22,255}",
-                r"|xox[abposre]-[A-Za-z0-9\-]{10,}",
-                r"|xapp-\d-[A-Za-z0-9\-]{10,}",
-                r"|hooks\.slack\.com/services/[A-Za-z0-9/_]{20,}",
-                r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-                r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
-                r"|AIza[0-9A-Za-z_\-]{35}",
-                r"|glpat-[A-Za-z0-9_\-]{20,}",
-                r"|npm_[A-Za-z0-9]{36}",
-                r"|hf_[A-Za-z0-9]{30,}",
-            )),
+            secret_tokens: anchored_re(SECRET_TOKENS),
             pem: re(
                 r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
             ),
@@ -96,24 +110,7 @@ impl Patterns {
             email: re(
                 r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             ),
-            ipv4: re(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"),
-            ipv6: re(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]*"),
-            vetoes: re(concat!(
-                r"(?i:(?-u:\b)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?-u:\b))",
-                r"|(?-u:\b)sha(?:1|256|512):[0-9a-fA-F]{16,}",
-                r"|(?-u:\b)0x[0-9a-fA-F]{16,}(?-u:\b)",
-                r"|(?-u:\b)\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+\-]\d{2}:?\d{2})?",
-                r"|(?-u:\b)(?:msg|toolu|req|call|cus|txn|ch|pi|pm|py|in|ii|sub|evt|file|run|asst|thread|batch|resp|prod|price|seti|src|tok|card|acct|sess|cs|po|tr|re|si|ba|btok|ord|inv)_[A-Za-z0-9]{6,}",
-                r"|(?-u:\b)chatcmpl-[A-Za-z0-9]{6,}",
-                r"|(?-u:\b)(?:claude|gpt|o[134]|gemini|mistral|llama|command)-[A-Za-z0-9.\-]+",
-                r"|(?-u:\b)[A-Z]{2,6}-\d{2,6}-\d{3,10}(?-u:\b)",
-                r"|(?-u:\b)[A-Z]{2,6}-\d{5,12}(?-u:\b)",
-                r"|(?-u:\b)\d{3}-\d{7}-\d{7}(?-u:\b)",
-                r"|(?-u:\b)1Z[0-9A-Z]{16}(?-u:\b)",
-                r"|(?-u:\b)v\d+(?:\.\d+){1,3}(?:-[A-Za-z0-9.]+)?(?-u:\b)",
-                r"|(?-u:\b)\d+\.\d+\.\d+(?:\.\d+)?-(?:rc|alpha|beta|dev|pre)[.\d]*",
-                r"|(?-u:\b)\d{19}(?-u:\b)",
-            )),
+            vetoes: anchored_re(&veto_pattern()),
             version_cue: re(
                 r"(?i)(?:(?-u:\b)v|version|release|build|firmware|kernel|ver\.?|==|>=|<=|~=|_VERSION=|image:?)[\s:=\x22']*$",
             ),
@@ -124,16 +121,24 @@ impl Patterns {
         }
     }
 
-    pub(crate) fn detect(&self, t: &str, keyed: &[Hit], sink: &mut Sink) {
+    pub(crate) fn detect(
+        &self,
+        t: &str,
+        keyed: &[Hit],
+        token_starts: &[usize],
+        marks: &Landmarks,
+        sink: &mut Sink,
+    ) {
         let b = t.as_bytes();
-        self.secrets(t, keyed, sink);
+        self.secrets(t, keyed, token_starts, sink);
         self.emails(t, sink);
-        let has_digit = b.iter().any(u8::is_ascii_digit);
-        if !has_digit {
+        let runs = &marks.runs;
+        if runs.is_empty() {
             return;
         }
-        for m in self.vetoes.find_iter(t) {
-            let s = m.as_str();
+        let starts = veto_starts(b, marks);
+        for (ms, me) in find_at_starts(&self.vetoes, t, &starts) {
+            let s = &t[ms..me];
             // A bare hex run is only an id when it mixes letters and digits; plain words
             // ("deadline") and plain numbers are left to the other detectors.
             if s.bytes().all(|c| c.is_ascii_hexdigit())
@@ -142,20 +147,21 @@ impl Patterns {
             {
                 continue;
             }
-            sink.veto(m.start(), m.end());
+            sink.veto(ms, me);
         }
-        self.ibans(t, sink);
-        self.ips(t, sink);
+        self.ibans(t, runs, sink);
+        self.ips(t, marks, sink);
         // One pass finds every run of digits and separators; cards, SSNs and phones are
         // all such runs, so each run is classified in code instead of three more passes.
-        self.numeric_runs(t, sink);
+        self.numeric_runs(t, runs, sink);
     }
 
-    fn secrets(&self, t: &str, keyed: &[Hit], sink: &mut Sink) {
+    /// `token_starts`: where a [`SECRET_TOKENS`] match can start, from the cue pass.
+    fn secrets(&self, t: &str, keyed: &[Hit], token_starts: &[usize], sink: &mut Sink) {
         let b = t.as_bytes();
-        for m in self.secret_tokens.find_iter(t) {
-            if left_ok(b, m.start()) || b.get(m.start().wrapping_sub(1)) == Some(&b'/') {
-                sink.push(m.start(), m.end(), EntityType::Secret);
+        for (s, e) in find_at_starts(&self.secret_tokens, t, token_starts) {
+            if left_ok(b, s) || b.get(s.wrapping_sub(1)) == Some(&b'/') {
+                sink.push(s, e, EntityType::Secret);
             }
         }
         if t.contains("-----BEGIN") {
@@ -163,7 +169,8 @@ impl Patterns {
                 sink.push(m.start(), m.end(), EntityType::Secret);
             }
         }
-        if t.contains("://") {
+        // The password ends at an `@`: without one there is nothing to find.
+        if t.contains("://") && t.contains('@') {
             for m in self.conn_string.find_iter(t) {
                 // `scheme://user:PASSWORD@`: the password runs from the first colon after
                 // the scheme to the closing `@`.
@@ -240,19 +247,19 @@ impl Patterns {
         }
     }
 
-    /// IBAN candidates by a hand-written scan (two capitals, two digits, then up to 34
-    /// alphanumerics optionally grouped by single spaces or dashes): a byte loop is several
-    /// times faster than a regex pass with no literal to anchor on.
-    fn ibans(&self, t: &str, sink: &mut Sink) {
+    /// IBAN candidates (two capitals, two digits, then up to 34 alphanumerics optionally
+    /// grouped by single spaces or dashes). The two digits begin a digit run, so only the
+    /// runs are visited rather than every byte; a candidate's extent is skipped before the
+    /// next one is considered.
+    fn ibans(&self, t: &str, runs: &[(usize, usize)], sink: &mut Sink) {
         let b = t.as_bytes();
-        let mut i = 0;
-        while i + 4 <= b.len() {
-            if !(b[i + 2].is_ascii_digit() && b[i + 3].is_ascii_digit()) {
-                i += if b[i + 3].is_ascii_digit() { 1 } else { 2 };
+        let mut next = 0;
+        for &(d, run_end) in runs {
+            if d < 2 || run_end - d < 2 || d - 2 < next {
                 continue;
             }
+            let i = d - 2;
             if !(b[i].is_ascii_uppercase() && b[i + 1].is_ascii_uppercase() && left_ok(b, i)) {
-                i += 1;
                 continue;
             }
             let start = i;
@@ -272,7 +279,7 @@ impl Patterns {
                     _ => break,
                 }
             }
-            i = e.max(start + 1);
+            next = e.max(start + 1);
             if n < 10 {
                 continue;
             }
@@ -390,67 +397,68 @@ impl Patterns {
         digits_ok && validate::ssn_ok(&t[s..s + 3], &t[s + 4..s + 6], &t[s + 7..e])
     }
 
-    fn ips(&self, t: &str, sink: &mut Sink) {
+    fn ips(&self, t: &str, marks: &Landmarks, sink: &mut Sink) {
         let b = t.as_bytes();
-        if may_have_ipv4(b) {
-            for m in self.ipv4.find_iter(t) {
-                let (s, e) = (m.start(), m.end());
-                if s > 0
-                    && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'.' || b[s - 1] == b'_')
-                {
-                    continue;
-                }
-                if e < b.len()
-                    && (b[e].is_ascii_alphanumeric()
-                        || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit)))
-                {
-                    continue;
-                }
-                if !validate::ipv4_is_host(m.as_str()) {
-                    continue;
-                }
-                // `1.2.3.4` after `version`/`v`/`==` is a release, not a host.
-                let w = &t[back(t, s, 24)..s];
-                if self.version_cue.is_match(w) {
-                    continue;
-                }
-                // Embedded in an IPv6 literal, handled there.
-                if s > 0 && b[s - 1] == b':' {
-                    continue;
-                }
-                sink.push(s, e, EntityType::IpAddress);
+        for (s, e) in ipv4_matches(b, &marks.runs) {
+            if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'.' || b[s - 1] == b'_') {
+                continue;
             }
+            if e < b.len()
+                && (b[e].is_ascii_alphanumeric()
+                    || (b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                continue;
+            }
+            if !validate::ipv4_is_host(&t[s..e]) {
+                continue;
+            }
+            // `1.2.3.4` after `version`/`v`/`==` is a release, not a host.
+            let w = &t[back(t, s, 24)..s];
+            if self.version_cue.is_match(w) {
+                continue;
+            }
+            // Embedded in an IPv6 literal, handled there.
+            if s > 0 && b[s - 1] == b':' {
+                continue;
+            }
+            sink.push(s, e, EntityType::IpAddress);
         }
-        if may_have_ipv6(b) {
-            for m in self.ipv6.find_iter(t) {
-                let (s, mut e) = (m.start(), m.end());
-                if s > 0
-                    && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_' || b[s - 1] == b'.')
-                {
-                    continue;
-                }
-                if e < b.len() && b[e].is_ascii_alphanumeric() {
-                    continue;
-                }
-                while e > s && matches!(b[e - 1], b'.' | b':') && !t[s..e].ends_with("::") {
-                    e -= 1;
-                }
-                let cand = &t[s..e];
-                if cand.bytes().filter(u8::is_ascii_hexdigit).count() < 4 {
-                    continue;
-                }
-                if validate::ipv6_is_host(cand) {
-                    sink.push(s, e, EntityType::IpAddress);
-                }
+        for (s, mut e) in ipv6_matches(b, &marks.seps) {
+            if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_' || b[s - 1] == b'.') {
+                continue;
+            }
+            if e < b.len() && b[e].is_ascii_alphanumeric() {
+                continue;
+            }
+            while e > s && matches!(b[e - 1], b'.' | b':') && !t[s..e].ends_with("::") {
+                e -= 1;
+            }
+            let cand = &t[s..e];
+            if cand.bytes().filter(u8::is_ascii_hexdigit).count() < 4 {
+                continue;
+            }
+            if validate::ipv6_is_host(cand) {
+                sink.push(s, e, EntityType::IpAddress);
             }
         }
     }
 
-    fn numeric_runs(&self, t: &str, sink: &mut Sink) {
+    fn numeric_runs(&self, t: &str, runs: &[(usize, usize)], sink: &mut Sink) {
         let b = t.as_bytes();
         let mut pos = 0;
-        while let Some((run_s, run_e)) = next_numeric_run(b, pos) {
+        let mut k = 0;
+        while let Some((run_s, run_e)) = next_numeric_run(b, runs, &mut k, pos) {
             pos = run_e;
+            // SSNs have nine digits, cards twelve or more, phones seven or more (trimming
+            // parentheses keeps every digit); most runs are dates, times and amounts.
+            if b[run_s..run_e]
+                .iter()
+                .filter(|c| c.is_ascii_digit())
+                .count()
+                < 7
+            {
+                continue;
+            }
             let (mut s, mut e) = (run_s, run_e);
             let digit_start = s + b[s..e].iter().position(u8::is_ascii_digit).unwrap_or(0);
             if left_ok(b, digit_start) {
@@ -510,7 +518,11 @@ impl Patterns {
         if all_dots && groups.len() >= 4 && !v.starts_with('+') {
             return Some(false);
         }
-        let g: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        let mut lens = [0usize; 8];
+        for (l, g) in lens.iter_mut().zip(groups) {
+            *l = g.len();
+        }
+        let g = &lens[..groups.len()];
         // North American numbering: area code and exchange never start with 0 or 1.
         let area = if g == [3, 3, 4] || g == [3, 7] {
             Some(groups[0])
@@ -544,48 +556,216 @@ impl Patterns {
     }
 }
 
-/// Whether `\d\.\d{1,3}\.\d` occurs, which every IPv4 match contains. Most texts with
-/// dots have only decimals, timestamps and host names, and then the regex pass is skipped.
-fn may_have_ipv4(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'.', b).any(|i| {
-        i > 0 && b[i - 1].is_ascii_digit() && {
-            let d = b[i + 1..]
-                .iter()
-                .take(4)
-                .take_while(|c| c.is_ascii_digit())
-                .count();
-            (1..=3).contains(&d)
-                && b.get(i + 1 + d) == Some(&b'.')
-                && b.get(i + 2 + d).is_some_and(u8::is_ascii_digit)
-        }
-    })
+/// Look-alikes: UUIDs, digests, timestamps, API object ids, model names, ticket and
+/// tracking numbers, versions. Keep [`veto_starts`] in step with the branches: it must find
+/// every place where one of them can begin.
+fn veto_pattern() -> String {
+    format!(
+        concat!(
+            r"(?i:(?-u:\b)[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}(?-u:\b))",
+            r"|(?-u:\b)sha(?:1|256|512):[0-9a-fA-F]{{16,}}",
+            r"|(?-u:\b)0x[0-9a-fA-F]{{16,}}(?-u:\b)",
+            r"|(?-u:\b)\d{{4}}-\d{{2}}-\d{{2}}[T ]\d{{2}}:\d{{2}}(?::\d{{2}}(?:[.,]\d+)?)?(?:Z|[+\-]\d{{2}}:?\d{{2}})?",
+            r"|(?-u:\b)(?:{ids})_[A-Za-z0-9]{{6,}}",
+            r"|(?-u:\b)chatcmpl-[A-Za-z0-9]{{6,}}",
+            r"|(?-u:\b)(?:{models})-[A-Za-z0-9.\-]+",
+            r"|(?-u:\b)[A-Z]{{2,6}}-\d{{2,6}}-\d{{3,10}}(?-u:\b)",
+            r"|(?-u:\b)[A-Z]{{2,6}}-\d{{5,12}}(?-u:\b)",
+            r"|(?-u:\b)\d{{3}}-\d{{7}}-\d{{7}}(?-u:\b)",
+            r"|(?-u:\b)1Z[0-9A-Z]{{16}}(?-u:\b)",
+            r"|(?-u:\b)v\d+(?:\.\d+){{1,3}}(?:-[A-Za-z0-9.]+)?(?-u:\b)",
+            r"|(?-u:\b)\d+\.\d+\.\d+(?:\.\d+)?-(?:rc|alpha|beta|dev|pre)[.\d]*",
+            r"|(?-u:\b)\d{{19}}(?-u:\b)",
+        ),
+        ids = ID_PREFIXES.join("|"),
+        models = MODEL_FAMILIES.join("|"),
+    )
 }
 
-/// Whether two colons separated by at most four hex digits occur, which every IPv6 match
-/// contains. JSON and prose colons are followed by a space or quote, so most texts skip
-/// the regex pass.
-fn may_have_ipv6(b: &[u8]) -> bool {
-    memchr::memchr_iter(b':', b).any(|i| {
-        let h = b[i + 1..]
+/// Every position where a branch of the veto pattern can begin, sorted: a necessary
+/// condition per branch, checked on the word that starts there (the branches all begin at
+/// an ASCII word boundary). Words before a `-`: eight hex digits (UUID), `chatcmpl`, two
+/// to six capitals, three or four digits, or a model family; before a `_`: an id prefix;
+/// before a `:`: `sha1`/`sha256`/`sha512`. Digit runs: `0x…`, `1Z…`, nineteen digits, or
+/// digits (also after a `v`) followed by `.` and a digit, twice unless after a `v`.
+/// Everything else is left to the anchored search, which runs at a handful of places per
+/// text instead of the automaton running over every byte.
+fn veto_starts(b: &[u8], marks: &Landmarks) -> Vec<usize> {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let word_start = |p: usize| p == 0 || !word(b[p - 1]);
+    let mut starts = Vec::with_capacity(16);
+    for &q in &marks.seps {
+        let mut p = q;
+        while p > 0 && q - p < 9 && b[p - 1].is_ascii_alphanumeric() {
+            p -= 1;
+        }
+        let w = q - p;
+        if !(2..=8).contains(&w) || !word_start(p) {
+            continue;
+        }
+        let v = &b[p..q];
+        let key = pack(v);
+        let shaped = match b[q] {
+            b'-' => match w {
+                8 => v.iter().all(u8::is_ascii_hexdigit) || v == b"chatcmpl",
+                _ => {
+                    (w <= 6 && v.iter().all(u8::is_ascii_uppercase))
+                        || ((3..=4).contains(&w) && v.iter().all(u8::is_ascii_digit))
+                        || MODEL_KEYS.contains(&key)
+                }
+            },
+            b'_' => ID_KEYS.contains(&key),
+            _ => matches!(v, b"sha1" | b"sha256" | b"sha512"),
+        };
+        if shaped {
+            starts.push(p);
+        }
+    }
+    // Digits, a dot and a digit, from `k` on: where the next group of a version starts.
+    let dot_digit = |k: usize| {
+        let k = k + b
+            .get(k..)
+            .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count());
+        (b.get(k) == Some(&b'.') && b.get(k + 1).is_some_and(u8::is_ascii_digit)).then_some(k + 1)
+    };
+    for &(d, e) in &marks.runs {
+        let next = b.get(e).copied();
+        let prefixed =
+            e - d == 1 && matches!((b[d], next), (b'0', Some(b'x')) | (b'1', Some(b'Z')));
+        // Most runs end in something else: one test rules them out.
+        if next != Some(b'.') && e - d < 19 && !prefixed {
+            continue;
+        }
+        if word_start(d) {
+            if prefixed || e - d >= 19 || dot_digit(d).and_then(dot_digit).is_some() {
+                starts.push(d);
+            }
+        } else if b[d - 1] == b'v' && word_start(d - 1) && next_is_dot_digit(b, e) {
+            starts.push(d - 1);
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+fn next_is_dot_digit(b: &[u8], e: usize) -> bool {
+    b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit)
+}
+
+/// Up to eight bytes as one integer (zero-padded; the words compared contain no NUL), so
+/// a word is compared with a short list without a `memcmp` call per entry.
+const fn pack(v: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < v.len() && i < 8 {
+        w |= (v[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// [`pack`] of every word of a list, at compile time.
+const fn packed<const N: usize>(words: &[&str; N]) -> [u64; N] {
+    let mut out = [0u64; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = pack(words[i].as_bytes());
+        i += 1;
+    }
+    out
+}
+
+const ID_KEYS: [u64; ID_PREFIXES.len()] = packed(ID_PREFIXES);
+const MODEL_KEYS: [u64; MODEL_FAMILIES.len()] = packed(MODEL_FAMILIES);
+
+/// The matches `find_iter` would report for `\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}` (ASCII
+/// digits), found from the digit runs instead of a regex pass over every byte. A match
+/// can only start in a run followed by a dot, at most three digits before it (not inside
+/// the previous match); what follows the dot does not depend on where in the run it
+/// starts, so the leftmost start either matches or the run is passed.
+fn ipv4_matches(b: &[u8], runs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let digits_at = |k: usize| {
+        b.get(k..)
+            .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for &(d, e) in runs {
+        if e <= pos || b.get(e) != Some(&b'.') {
+            continue;
+        }
+        let start = d.max(pos).max(e.saturating_sub(3));
+        let mut k = e + 1;
+        let mut dotted = true;
+        for _ in 0..2 {
+            let n = digits_at(k);
+            if !(1..=3).contains(&n) || b.get(k + n) != Some(&b'.') {
+                dotted = false;
+                break;
+            }
+            k += n + 1;
+        }
+        let n = digits_at(k);
+        if !dotted || n == 0 {
+            continue;
+        }
+        pos = k + n.min(3);
+        out.push((start, pos));
+    }
+    out
+}
+
+/// The matches `find_iter` would report for
+/// `[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]*`, found from the colons instead of a
+/// regex pass over every byte (`seps` are the text's separators, [`Landmarks`]). A match
+/// needs a colon followed by at most four hex digits
+/// and another colon (JSON and prose colons are followed by a space or quote, so few
+/// qualify); it starts up to four hex digits before that colon and runs greedily over
+/// hex digits, colons and dots.
+fn ipv6_matches(b: &[u8], seps: &[usize]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for &c in seps {
+        if c < pos || b[c] != b':' {
+            continue;
+        }
+        let h = b[c + 1..]
             .iter()
             .take(5)
-            .take_while(|c| c.is_ascii_hexdigit())
+            .take_while(|x| x.is_ascii_hexdigit())
             .count();
-        h <= 4 && b.get(i + 1 + h) == Some(&b':')
-    })
+        if h > 4 || b.get(c + 1 + h) != Some(&b':') {
+            continue;
+        }
+        let mut start = c;
+        while start > pos && c - start < 4 && b[start - 1].is_ascii_hexdigit() {
+            start -= 1;
+        }
+        let mut end = c + 2 + h;
+        while end < b.len() && (b[end].is_ascii_hexdigit() || matches!(b[end], b':' | b'.')) {
+            end += 1;
+        }
+        out.push((start, end));
+        pos = end;
+    }
+    out
 }
 
 /// Next run of digit groups joined by single separators (`+49 (0)30 123-45`, `4111 1111
 /// …`, `10.0.0.1`) at or after `from`: a hand-written scanner standing in for a regex
-/// pass, since most text has no digits and digit runs are short.
-fn next_numeric_run(b: &[u8], from: usize) -> Option<(usize, usize)> {
-    let mut i = from;
-    while i < b.len() && !b[i].is_ascii_digit() {
-        i += 1;
+/// pass. It starts at the first digit run (of `runs`, from index `*k` on) ending after
+/// `from`.
+fn next_numeric_run(
+    b: &[u8],
+    runs: &[(usize, usize)],
+    k: &mut usize,
+    from: usize,
+) -> Option<(usize, usize)> {
+    while runs.get(*k).is_some_and(|&(_, e)| e <= from) {
+        *k += 1;
     }
-    if i >= b.len() {
-        return None;
-    }
+    let i = runs.get(*k)?.0.max(from);
     let mut s = i;
     if s > 0 && b[s - 1] == b'(' {
         s -= 1;
@@ -593,12 +773,12 @@ fn next_numeric_run(b: &[u8], from: usize) -> Option<(usize, usize)> {
     if s > 0 && b[s - 1] == b'+' {
         s -= 1;
     }
-    let mut e = i;
+    // Each group of digits is one of `runs`: its end is read off instead of scanned.
+    let mut j = *k;
+    let mut e;
     let mut groups = 0;
     loop {
-        while e < b.len() && b[e].is_ascii_digit() {
-            e += 1;
-        }
+        e = runs.get(j).map_or(b.len(), |&(_, end)| end);
         groups += 1;
         if groups >= 10 {
             break;
@@ -618,7 +798,8 @@ fn next_numeric_run(b: &[u8], from: usize) -> Option<(usize, usize)> {
             k += 1;
         }
         if k > e && k < b.len() && b[k].is_ascii_digit() {
-            e = k;
+            // Only separators lie between `e` and `k`: the next run starts at `k`.
+            j += 1;
             continue;
         }
         // A closing parenthesis directly after the last group belongs to the run.
@@ -776,4 +957,67 @@ fn plausible_chat_password(v: &str) -> bool {
         "n'est",
     ];
     !NOT_PASSWORDS.contains(&l.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SECRET_TOKENS, ipv4_matches, ipv6_matches, veto_pattern, veto_starts};
+    use crate::util::{Landmarks, anchored_re, find_at_starts, re};
+
+    /// The hand-written scanners must report exactly what `find_iter` of the regexes they
+    /// stand in for reports, on the dev texts and on edge cases.
+    #[test]
+    fn scanners_match_regex_reference() {
+        let dev = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/pii/dev.jsonl"
+        );
+        let mut texts: Vec<String> = std::fs::read_to_string(dev)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["text"].as_str().map(str::to_owned))
+            .collect();
+        // Upper-cased copies turn ids and hex into other shapes.
+        let upper: Vec<String> = texts.iter().map(|t| t.to_uppercase()).collect();
+        texts.extend(upper);
+        texts.extend(
+            [
+                "1.2.3.4567.8.9.1 1234.5.6.7.8 1.2345.6.7.8 9.9.9 1.2.3.4. 10.0.0.1a",
+                "fe80::1 ::1 abcdef:12: 1:2:3 2001:db8::8a2e:370:7334 12345:6:7 :: x::y",
+                "a1b2c3d4-e5f6-4a5b-8c9d-0e1f2a3b4c5d _abcdef12-0000-0000-0000-000000000000",
+                "sha256:0123456789abcdef0123 0x0123456789abcdef01 1Z999AA10123456784",
+                "2026-08-06T03:20:59.084+02:00 2026-08-06 03:20 123-1234567-1234567",
+                "msg_abc123xyz toolu_01AbCdEf resp_123456 xmsg_abcdefg foo_msg_abcdefg",
+                "chatcmpl-abc123 claude-opus-4-6 o3-mini gpt-4o ABC-12345 AB-12-123 ABCDEFG-12345",
+                "v1.2.3 v10.0 xv1.2 1.2.3-rc1 1.2.3.4-beta.2 1234567890123456789 v1.2.3-alpha",
+                "sk-ant-api03-abcdefghijklmnopqrstuvwxyz ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "xoxb-1234567890-abc AKIAABCDEFGHIJKLMNOP eyJhbGciOi.eyJzdWIiOiIx.abcdefghijk",
+                "hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXX sk_live_abcdefghijklmnop",
+            ]
+            .map(str::to_owned),
+        );
+        let vetoes = (anchored_re(&veto_pattern()), re(&veto_pattern()));
+        let tokens = re(SECRET_TOKENS);
+        let d = crate::Detector::new();
+        let ipv4 = re(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}");
+        let ipv6 = re(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]*");
+        let spans = |r: &regex::Regex, t: &str| -> Vec<(usize, usize)> {
+            r.find_iter(t).map(|m| (m.start(), m.end())).collect()
+        };
+        for t in &texts {
+            let b = t.as_bytes();
+            let marks = Landmarks::of(b);
+            let got = find_at_starts(&vetoes.0, t, &veto_starts(b, &marks));
+            assert_eq!(got, spans(&vetoes.1, t), "vetoes differ on {t:?}");
+            let got = ipv4_matches(b, &marks.runs);
+            assert_eq!(got, spans(&ipv4, t), "IPv4 differs on {t:?}");
+            let got = ipv6_matches(b, &marks.seps);
+            assert_eq!(got, spans(&ipv6, t), "IPv6 differs on {t:?}");
+            let mut starts = Vec::new();
+            d.cues.scan(t, &marks.runs, &mut starts);
+            let got = find_at_starts(&d.patterns.secret_tokens, t, &starts);
+            assert_eq!(got, spans(&tokens, t), "secret tokens differ on {t:?}");
+        }
+    }
 }

@@ -10,6 +10,10 @@
 //! Finally, every later whole-word mention of a found given or family name is labelled,
 //! which catches the bare "Luke to send…" and "Jimmy's direct line" mentions.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 use crate::scan::Start;
@@ -284,7 +288,7 @@ pub(crate) fn scan_name(t: &str, i: usize, max: usize) -> Option<Name> {
             break;
         };
         let tok = &t[pos..tok_end];
-        if COMPANY_WORDS.contains(&tok) {
+        if COMPANY.contains(tok) {
             // "Blue Yonder Bank": the capitalised run names an organisation.
             return None;
         }
@@ -307,7 +311,12 @@ pub(crate) fn scan_name(t: &str, i: usize, max: usize) -> Option<Name> {
         };
         let mut next = end + 1;
         let mut r = after_space;
+        // Every particle starts with a lower-case ASCII letter; most names are followed by a
+        // capital or punctuation, which one byte rules out.
         for _ in 0..2 {
+            if !r.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
+                break;
+            }
             let Some(p) = PARTICLES.iter().find(|p| {
                 r.starts_with(*p)
                     && r[p.len()..].starts_with(' ')
@@ -330,7 +339,7 @@ pub(crate) fn scan_name(t: &str, i: usize, max: usize) -> Option<Name> {
         return None;
     }
     // A company or product rather than a person.
-    if t[i..end].split(' ').any(|w| COMPANY_WORDS.contains(&w)) {
+    if t[i..end].split(' ').any(|w| COMPANY.contains(w)) {
         return None;
     }
     Some(Name {
@@ -382,7 +391,36 @@ fn token_at(t: &str, i: usize) -> Option<usize> {
 }
 
 fn is_stop(tok: &str) -> bool {
-    STOP_WORDS.binary_search(&tok).is_ok() || COMPANY_WORDS.contains(&tok)
+    STOP.contains(tok)
+}
+
+/// Names are checked against these lists token by token, several times per cue; hashing
+/// a token once beats a binary search and a linear scan that call `memcmp` per probe.
+type WordSet = HashSet<&'static str, BuildHasherDefault<WordHasher>>;
+static STOP: LazyLock<WordSet> =
+    LazyLock::new(|| STOP_WORDS.iter().chain(COMPANY_WORDS).copied().collect());
+static COMPANY: LazyLock<WordSet> = LazyLock::new(|| COMPANY_WORDS.iter().copied().collect());
+
+/// A multiply-rotate hash over eight bytes at a time (FxHash-like). The sets are fixed and
+/// only looked up, so text cannot make their buckets grow; flooding resistance (std's
+/// SipHash) buys nothing here and costs more than the lookup itself.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = 0u64;
+            for (i, &c) in chunk.iter().enumerate() {
+                w |= u64::from(c) << (8 * i);
+            }
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// A JSON/SQL value must be the whole value: the name is followed by its closing quote.
@@ -430,9 +468,7 @@ fn propagate(t: &str, names: &mut Vec<(usize, usize)>) {
     }
     let b = t.as_bytes();
     for w in toks {
-        // memmem's vectorised search: this runs once per distinct name token over the
-        // whole text.
-        for p in memchr::memmem::find_iter(b, w.as_bytes()) {
+        for p in occurrences(b, w.as_bytes()) {
             let e = p + w.len();
             let before_ok = t[..p]
                 .chars()
@@ -468,6 +504,26 @@ fn propagate(t: &str, names: &mut Vec<(usize, usize)>) {
         merged.push((s, e));
     }
     *names = merged;
+}
+
+/// Every non-overlapping occurrence of `w` in `b`, as `memmem::find_iter` reports them.
+/// This runs once per distinct name token over the whole text. Most tokens start with an
+/// ASCII capital, rare in text, so finding that byte and comparing the rest beats building
+/// a substring searcher per token; other tokens use the searcher.
+fn occurrences<'a>(b: &'a [u8], w: &'a [u8]) -> Box<dyn Iterator<Item = usize> + 'a> {
+    match w.first() {
+        Some(&first) if first.is_ascii_uppercase() => {
+            let mut next = 0;
+            Box::new(memchr::memchr_iter(first, b).filter(move |&p| {
+                let found = p >= next && b[p..].starts_with(w);
+                if found {
+                    next = p + w.len();
+                }
+                found
+            }))
+        }
+        _ => Box::new(memchr::memmem::find_iter(b, w)),
+    }
 }
 
 /// Capitalised words that are not names in the contexts above. Sorted for binary search.

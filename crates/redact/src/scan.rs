@@ -19,6 +19,10 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 /// A candidate start and the bits of the parts that may begin there.
 type Cand = (usize, u64);
 
+/// The candidate bit of the token pattern's prefixes (see [`Shared::new`]); cue parts use
+/// the bits below it.
+const TOKEN: u64 = 1 << 63;
+
 /// How the matches of one cue pattern can begin; see the module documentation.
 #[derive(Clone, Debug)]
 pub(crate) enum Start {
@@ -273,7 +277,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(families: &[&Alt]) -> Shared {
+    /// `tokens` is a pattern that is not a cue (nothing is searched for it here), but
+    /// whose literal prefixes are filed in the same table, so that [`Shared::scan`] also
+    /// reports where its matches can start.
+    pub(crate) fn new(families: &[&Alt], tokens: &str) -> Shared {
         let mut sources = Vec::new();
         let mut owner = Vec::new();
         let mut lits: Vec<Lit> = Vec::new();
@@ -326,9 +333,17 @@ impl Shared {
             }
         }
         assert!(
-            sources.len() <= 64,
-            "glassbox-redact: at most 64 cue patterns fit the candidate masks"
+            sources.len() < 64,
+            "glassbox-redact: at most 63 cue patterns fit the candidate masks"
         );
+        let token_prefixes = regex_syntax::parse(&crate::util::ascii_digits(tokens))
+            .ok()
+            .and_then(|h| prefixes(&h))
+            .filter(|l| l.iter().all(|l| !l.bytes.is_empty()));
+        match token_prefixes {
+            Some(l) => lits.extend(l.into_iter().map(|l| Lit { part: TOKEN, ..l })),
+            None => panic!("glassbox-redact: the token pattern has no literal prefix"),
+        }
         for l in &mut lits {
             l.exact = true;
         }
@@ -362,13 +377,28 @@ impl Shared {
         }
     }
 
-    /// The hits of every family, indexed by family.
-    pub(crate) fn scan(&self, t: &str) -> Vec<Vec<Hit>> {
+    /// The hits of every family, indexed by family. `runs` are the text's digit runs
+    /// ([`crate::util::Landmarks`]).
+    ///
+    /// Where a match of the token pattern (see [`Shared::new`]) can start is appended to
+    /// `token_starts`, in text order.
+    pub(crate) fn scan(
+        &self,
+        t: &str,
+        runs: &[(usize, usize)],
+        token_starts: &mut Vec<usize>,
+    ) -> Vec<Vec<Hit>> {
         let b = t.as_bytes();
         let mut cands: Vec<Cand> = Vec::with_capacity(64);
         self.prefixes.find(b, &mut cands);
+        for c in &mut cands {
+            if c.1 & TOKEN != 0 {
+                token_starts.push(c.0);
+                c.1 &= !TOKEN;
+            }
+        }
         self.tail_candidates(t, &mut cands);
-        self.structural_candidates(t, &mut cands);
+        self.structural_candidates(t, runs, &mut cands);
         cands.sort_unstable_by_key(|c| c.0);
         let mut out = vec![Vec::new(); self.families];
         let mut cursor = 0;
@@ -426,19 +456,12 @@ impl Shared {
     }
 
     /// Candidate starts of the parts that do not begin with a literal.
-    fn structural_candidates(&self, t: &str, cands: &mut Vec<Cand>) {
+    fn structural_candidates(&self, t: &str, runs: &[(usize, usize)], cands: &mut Vec<Cand>) {
         let b = t.as_bytes();
         if self.house_number | self.number_postcode | self.street_suffix == 0 {
             return;
         }
-        let mut i = 0;
-        while let Some(off) = b[i..].iter().position(u8::is_ascii_digit) {
-            let d = i + off;
-            let mut e = d;
-            while e < b.len() && b[e].is_ascii_digit() {
-                e += 1;
-            }
-            i = e;
+        for &(d, e) in runs {
             let boundary = at_boundary(b, d);
             if self.house_number != 0
                 && boundary
@@ -496,6 +519,10 @@ impl Shared {
             n += 1;
         }
         let tail = &tail[..n];
+        // Digits after digits (phone groups, dates) leave no word at all.
+        if tail.is_empty() {
+            return false;
+        }
         self.street_suffixes
             .iter()
             .any(|sfx| tail.len() >= sfx.len() && tail[..sfx.len()] == sfx[..])
@@ -531,13 +558,23 @@ fn house_number_follows(t: &str, e: usize, words: &[String]) -> bool {
     match after.chars().next() {
         Some(c) if c.is_uppercase() => true,
         Some(c) if c.is_alphabetic() => {
-            let w: String = after
-                .chars()
-                .take(24)
-                .take_while(|c| !c.is_whitespace())
-                .flat_map(char::to_lowercase)
-                .collect();
-            words.iter().any(|x| w.starts_with(x.as_str()))
+            // The word lower-cased (at most 24 chars) must start with one of `words`.
+            // Most numbers are followed by some lower-case word and most of those words
+            // match nothing, so the word is folded once onto the stack, not into a String.
+            let mut folded = ['\0'; 72];
+            let mut n = 0;
+            let word = after.chars().take(24).take_while(|c| !c.is_whitespace());
+            for c in word.flat_map(char::to_lowercase) {
+                if let Some(slot) = folded.get_mut(n) {
+                    *slot = c;
+                    n += 1;
+                }
+            }
+            let folded = &folded[..n];
+            words.iter().any(|x| {
+                let mut w = folded.iter();
+                x.chars().all(|xc| w.next() == Some(&xc))
+            })
         }
         Some(c) if c.is_ascii_digit() => {
             let r = after.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -589,18 +626,66 @@ static FOLD: [u8; 256] = fold_table();
 /// overlapping Aho-Corasick pass over hundreds of literals, whose automaton does not stay
 /// in cache.
 struct PrefixTable {
-    /// Per key: bit 0 = a literal without a boundary requirement, bit 1 = one with.
-    flags: Box<[u8; KEYS]>,
+    /// Two bits per key: bit 0 = a literal without a boundary requirement, bit 1 = one
+    /// with. Packed so the table (8 KiB) stays in L1 next to the text.
+    flags: Box<[u64; KEYS / 32]>,
     /// Per key, the range of `entries` holding its literals.
     index: Vec<u32>,
     entries: Vec<u32>,
-    lits: Vec<(Vec<u8>, bool, u64)>,
+    lits: Vec<PackedLit>,
+}
+
+/// A literal prepared for comparison with eight text bytes at once: the text word, with
+/// `fold` or-ed in (0x20 under letters, so capitals compare as lower case), masked to the
+/// literal's length, must equal `value`. Longer literals, and positions near the end of
+/// the text, are compared byte by byte.
+struct PackedLit {
+    bytes: Vec<u8>,
+    value: u64,
+    fold: u64,
+    mask: u64,
+    boundary: bool,
+    part: u64,
+}
+
+impl PackedLit {
+    fn new(l: &Lit) -> PackedLit {
+        let (mut value, mut fold, mut mask) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+        for (i, &c) in l.bytes.iter().take(8).enumerate() {
+            value[i] = c;
+            mask[i] = 0xFF;
+            // Literal bytes are lower-cased already.
+            fold[i] = if c.is_ascii_lowercase() { 0x20 } else { 0 };
+        }
+        PackedLit {
+            bytes: l.bytes.clone(),
+            value: u64::from_le_bytes(value),
+            fold: u64::from_le_bytes(fold),
+            mask: u64::from_le_bytes(mask),
+            boundary: l.boundary,
+            part: l.part,
+        }
+    }
+
+    fn matches(&self, b: &[u8], p: usize) -> bool {
+        match b.get(p..p + 8) {
+            Some(w) if self.bytes.len() <= 8 => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(w);
+                (u64::from_le_bytes(word) | self.fold) & self.mask == self.value
+            }
+            _ => {
+                b.len() - p >= self.bytes.len()
+                    && b[p..p + self.bytes.len()].eq_ignore_ascii_case(&self.bytes)
+            }
+        }
+    }
 }
 
 impl PrefixTable {
     fn new(lits: &[Lit]) -> PrefixTable {
         let mut per_key: Vec<Vec<u32>> = vec![Vec::new(); KEYS];
-        let mut flags = Box::new([0u8; KEYS]);
+        let mut flags = Box::new([0u64; KEYS / 32]);
         for (id, l) in lits.iter().enumerate() {
             // A literal shorter than the key is filed under every key it prefixes.
             let mut keys = vec![0usize];
@@ -618,7 +703,8 @@ impl PrefixTable {
             }
             for k in keys {
                 per_key[k].push(id as u32);
-                flags[k] |= if l.boundary { 2 } else { 1 };
+                let bit: u64 = if l.boundary { 2 } else { 1 };
+                flags[k / 32] |= bit << (2 * (k % 32));
             }
         }
         let mut index = Vec::with_capacity(KEYS + 1);
@@ -632,10 +718,7 @@ impl PrefixTable {
             flags,
             index,
             entries,
-            lits: lits
-                .iter()
-                .map(|l| (l.bytes.clone(), l.boundary, l.part))
-                .collect(),
+            lits: lits.iter().map(PackedLit::new).collect(),
         }
     }
 
@@ -643,23 +726,21 @@ impl PrefixTable {
         // Past the end counts as "other ASCII", like the end of a word.
         let f = |i: usize| usize::from(b.get(i).map_or(OUT_OF_TEXT, |&c| FOLD[usize::from(c)]));
         let mut key = (f(0) << (2 * KEY_BITS)) | (f(1) << KEY_BITS) | f(2);
-        let flags: &[u8; KEYS] = &self.flags;
+        let flags: &[u64; KEYS / 32] = &self.flags;
         let mut prev_word = false;
         for p in 0..b.len() {
-            let v = flags[key & (KEYS - 1)];
+            let k = key & (KEYS - 1);
+            let v = (flags[k / 32] >> (2 * (k % 32))) & 3;
             let word = (key >> (2 * KEY_BITS)) <= usize::from(WORD_OTHER);
             let boundary = word != prev_word;
             prev_word = word;
             if v != 0 && (v & 1 != 0 || boundary) {
-                let (lo, hi) = (self.index[key] as usize, self.index[key + 1] as usize);
+                let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
                 let mut parts = 0;
                 for &id in &self.entries[lo..hi] {
-                    let (lit, needs_boundary, part) = &self.lits[id as usize];
-                    if (!needs_boundary || boundary)
-                        && b.len() - p >= lit.len()
-                        && b[p..p + lit.len()].eq_ignore_ascii_case(lit)
-                    {
-                        parts |= part;
+                    let lit = &self.lits[id as usize];
+                    if (!lit.boundary || boundary) && lit.matches(b, p) {
+                        parts |= lit.part;
                     }
                 }
                 if parts != 0 {

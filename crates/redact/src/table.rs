@@ -30,41 +30,44 @@ impl Table {
         if !t.contains('\n') {
             return;
         }
-        let mut lines: Vec<(usize, &str)> = Vec::new();
+        // Lines with their offsets, read once: a header is looked for line by line, its
+        // rows follow it, and the line that ends a table is examined as a header in turn.
         let mut off = 0;
-        for l in t.split('\n') {
-            lines.push((off, l));
+        let mut lines = t.split('\n').map(|l| {
+            let at = off;
             off += l.len() + 1;
-        }
-        let mut i = 0;
-        while i < lines.len() {
-            let (_, line) = lines[i];
+            (at, l)
+        });
+        let mut next_line = None;
+        while let Some((_, line)) = next_line.take().or_else(|| lines.next()) {
             // A header row is short and has no key/value syntax; this keeps JSON and log
             // lines (which also contain commas) from being examined cell by cell.
+            // (A byte test: the marks are ASCII, and matching them as chars costs a UTF-8
+            // decode per character of every line.)
             if line.len() > 400
-                || line.contains([':', '{', '}', '=', '@']) && !line.starts_with('|')
+                || line
+                    .bytes()
+                    .any(|c| matches!(c, b':' | b'{' | b'}' | b'=' | b'@'))
+                    && !line.starts_with('|')
             {
-                i += 1;
                 continue;
             }
             let Some(delim) = delimiter(line) else {
-                i += 1;
                 continue;
             };
             let cols: Vec<Option<EntityType>> = line.split(delim).map(column_kind).collect();
             if cols.iter().all(Option::is_none) {
-                i += 1;
                 continue;
             }
             let width = cols.len();
-            let mut j = i + 1;
-            while j < lines.len() {
-                let (loff, row) = lines[j];
+            for (loff, row) in lines.by_ref() {
                 if row.trim().is_empty() || delimiter(row) != Some(delim) {
+                    next_line = Some((loff, row));
                     break;
                 }
                 let cells: Vec<&str> = row.split(delim).collect();
                 if cells.len() != width {
+                    next_line = Some((loff, row));
                     break;
                 }
                 let mut coff = loff;
@@ -74,9 +77,7 @@ impl Table {
                     }
                     coff += cell.len() + delim.len_utf8();
                 }
-                j += 1;
             }
-            i = j.max(i + 1);
         }
     }
 
@@ -114,14 +115,24 @@ impl Table {
 
 /// The field delimiter of a table-looking line, if any.
 fn delimiter(line: &str) -> Option<char> {
-    let count = |c: u8| line.bytes().filter(|&b| b == c).count();
-    if count(b'|') >= 2 {
+    // One pass over the line counts all four, instead of one pass per candidate.
+    let (mut pipes, mut tabs, mut commas, mut semicolons) = (0, 0, 0, 0);
+    for c in line.bytes() {
+        match c {
+            b'|' => pipes += 1,
+            b'\t' => tabs += 1,
+            b',' => commas += 1,
+            b';' => semicolons += 1,
+            _ => {}
+        }
+    }
+    if pipes >= 2 {
         Some('|')
-    } else if count(b'\t') >= 1 {
+    } else if tabs >= 1 {
         Some('\t')
-    } else if count(b',') >= 1 {
+    } else if commas >= 1 {
         Some(',')
-    } else if count(b';') >= 1 {
+    } else if semicolons >= 1 {
         Some(';')
     } else {
         None

@@ -1,6 +1,7 @@
 //! Small helpers shared by the detectors.
 
 use regex::{Regex, RegexBuilder};
+use regex_automata::{Anchored, Input, meta};
 
 pub(crate) use crate::scan::{Alt, Hit};
 
@@ -18,6 +19,46 @@ pub(crate) fn re(pattern: &str) -> Regex {
         Ok(r) => r,
         Err(e) => panic!("glassbox-redact: invalid built-in pattern {pattern:?}: {e}"),
     }
+}
+
+/// Like [`re`], but for searches anchored at chosen starts ([`find_at_starts`]), which
+/// the `regex` crate's API does not offer.
+pub(crate) fn anchored_re(pattern: &str) -> meta::Regex {
+    let pattern = &ascii_digits(pattern);
+    match meta::Regex::builder()
+        .configure(
+            meta::Regex::config()
+                .hybrid_cache_capacity(64 << 20)
+                .nfa_size_limit(Some(64 << 20)),
+        )
+        .build(pattern)
+    {
+        Ok(r) => r,
+        Err(e) => panic!("glassbox-redact: invalid built-in pattern {pattern:?}: {e}"),
+    }
+}
+
+/// The matches `re.find_iter(t)` would report, found by anchored searches at `starts`
+/// only. `starts` must be sorted and include every position where a match can begin;
+/// then, as in `find_iter`, the first start (in text order) where the pattern matches
+/// gives the leftmost match, and starts inside a match are skipped. When a cheap scan can
+/// name the few possible starts, this avoids running the automaton over every byte.
+pub(crate) fn find_at_starts(re: &meta::Regex, t: &str, starts: &[usize]) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(starts.len());
+    let mut cursor = 0;
+    for &p in starts {
+        if p < cursor || !t.is_char_boundary(p) {
+            continue;
+        }
+        let input = Input::new(t).range(p..).anchored(Anchored::Yes);
+        if let Some(hm) = re.search_half(&input)
+            && hm.offset() > p
+        {
+            out.push((p, hm.offset()));
+            cursor = hm.offset();
+        }
+    }
+    out
 }
 
 /// Rewrites `\d` as `[0-9]`. Every value format detected here (cards, IPs, dates, ids)
@@ -41,6 +82,101 @@ pub(crate) fn ascii_digits(pattern: &str) -> String {
         }
     }
     out
+}
+
+/// Where the value detectors start looking, found in one pass over the text: the maximal
+/// runs of ASCII digits (cards, phones, SSNs, IBANs, IPv4 addresses, house numbers and most
+/// look-alikes contain one) and the `-`, `_` and `:` separators (ids, timestamps, IPv6).
+/// Texts carry a few dozen of each, so listing them once spares every detector its own
+/// walk over the bytes.
+pub(crate) struct Landmarks {
+    /// `[start, end)` of each digit run, in text order.
+    pub runs: Vec<(usize, usize)>,
+    /// Positions of `-`, `_` and `:`, in text order.
+    pub seps: Vec<usize>,
+}
+
+impl Landmarks {
+    pub(crate) fn of(b: &[u8]) -> Landmarks {
+        let mut marks = Landmarks {
+            runs: Vec::with_capacity(b.len() / 16),
+            seps: Vec::with_capacity(b.len() / 16),
+        };
+        // Sixty-four bytes at a time, as bit masks: a branch per landmark instead of a
+        // branch per byte. The last block is padded with NUL, which is neither.
+        let mut open = None;
+        let mut carry = 0;
+        let mut blocks = b.chunks_exact(64);
+        let mut base = 0;
+        for block in &mut blocks {
+            marks.block(block, base, &mut open, &mut carry);
+            base += 64;
+        }
+        let mut last = [0u8; 64];
+        let rest = blocks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        marks.block(&last, base, &mut open, &mut carry);
+        marks
+    }
+
+    /// Adds the landmarks of one 64-byte block at `base`. `open` is the start of a digit
+    /// run still open, `carry` 1 when the byte before the block is a digit.
+    fn block(&mut self, block: &[u8], base: usize, open: &mut Option<usize>, carry: &mut u64) {
+        let (mut digits, mut seps) = (0u64, 0u64);
+        for (i, chunk) in block.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word);
+            digits |= gather(digit_mask(x)) << (8 * i);
+            seps |= gather(eq_mask(x, b'-') | eq_mask(x, b'_') | eq_mask(x, b':')) << (8 * i);
+        }
+        while seps != 0 {
+            self.seps.push(base + seps.trailing_zeros() as usize);
+            seps &= seps - 1;
+        }
+        let before = (digits << 1) | *carry;
+        *carry = digits >> 63;
+        let starts = digits & !before;
+        // Each bit is the first byte after a run.
+        let ends = !digits & before;
+        let mut events = starts | ends;
+        while events != 0 {
+            let i = events.trailing_zeros();
+            let p = base + i as usize;
+            if starts >> i & 1 == 1 {
+                *open = Some(p);
+            } else if let Some(s) = open.take() {
+                self.runs.push((s, p));
+            }
+            events &= events - 1;
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that equals `c`.
+fn eq_mask(x: u64, c: u8) -> u64 {
+    let y = x ^ (u64::from(c) * ONES);
+    // High bit set where a byte of `y` is non-zero; no byte carries into the next.
+    let nonzero = (((y & !HIGH) + !HIGH) | y) & HIGH;
+    !nonzero & HIGH
+}
+
+/// Bit `i` set when the high bit of byte `i` (little-endian) of `m` is set.
+fn gather(m: u64) -> u64 {
+    (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// The high bit of each byte of `x` that is an ASCII digit.
+fn digit_mask(x: u64) -> u64 {
+    // With the high bits cleared no byte carries into the next: each sum's high bit says
+    // whether the byte is >= 0x30, resp. >= 0x3A.
+    let low = x & !HIGH;
+    let ge_0 = low + (0x80 - 0x30) * ONES;
+    let gt_9 = low + (0x80 - 0x3A) * ONES;
+    ge_0 & !gt_9 & !x & HIGH
 }
 
 #[inline]
@@ -109,5 +245,65 @@ pub(crate) fn nearest_cue(window: &str, positive: &Regex, negative: &Regex) -> O
         (Some(_), None) => Some(true),
         (None, Some(_)) => Some(false),
         (Some(a), Some(b)) => Some(a >= b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Landmarks;
+
+    #[test]
+    fn landmarks_match_a_byte_loop() {
+        let naive = |b: &[u8]| {
+            let mut v = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i].is_ascii_digit() {
+                    let s = i;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    v.push((s, i));
+                } else {
+                    i += 1;
+                }
+            }
+            v
+        };
+        // Every byte value, runs across chunk edges, runs of every length up to 20.
+        let mut texts: Vec<Vec<u8>> = vec![(0..=255u8).collect(), Vec::new(), b"7".to_vec()];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200 {
+            let mut t = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                t.push(match seed % 6 {
+                    0 | 1 => b'0' + (seed >> 8) as u8 % 10,
+                    2 => b'/',
+                    3 => b"-_:"[(seed >> 8) as usize % 3],
+                    4 => b':' ^ 0x80,
+                    _ => (seed >> 16) as u8,
+                });
+            }
+            texts.push(t);
+        }
+        for n in 0..20 {
+            for pad in 0..9 {
+                let mut t = vec![b'x'; pad];
+                t.extend(std::iter::repeat_n(b'5', n));
+                t.push(b'y');
+                texts.push(t);
+            }
+        }
+        for t in &texts {
+            let l = Landmarks::of(t);
+            assert_eq!(l.runs, naive(t), "{t:?}");
+            let seps: Vec<usize> = (0..t.len())
+                .filter(|&i| matches!(t[i], b'-' | b'_' | b':'))
+                .collect();
+            assert_eq!(l.seps, seps, "{t:?}");
+        }
     }
 }
