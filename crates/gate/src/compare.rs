@@ -212,24 +212,26 @@ impl Comparison {
     }
 }
 
-/// Four significant digits, no exponent for everyday magnitudes.
+/// About four significant digits, no exponent for everyday magnitudes, no trailing zeros.
 fn num(x: f64) -> String {
     if !x.is_finite() {
         return "–".into();
     }
     let a = x.abs();
-    if a == 0.0 {
-        "0".into()
+    let s = if a == 0.0 {
+        return "0".into();
     } else if a >= 1000.0 {
         format!("{x:.0}")
     } else if a >= 1.0 {
         format!("{x:.3}")
     } else {
         format!("{x:.4}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
     }
-    .trim_end_matches('0')
-    .trim_end_matches('.')
-    .to_owned()
 }
 
 #[cfg(test)]
@@ -262,5 +264,16 @@ mod tests {
         assert_eq!(c.moved.len(), 3);
         let t = c.table();
         assert!(t.contains("cost_per_item") && t.contains(" *"), "{t}");
+    }
+
+    #[test]
+    fn numbers_read_plainly() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(1500.0), "1500");
+        assert_eq!(num(1489.4), "1489");
+        assert_eq!(num(2.5), "2.5");
+        assert_eq!(num(-0.0954), "-0.0954");
+        assert_eq!(num(0.10), "0.1");
+        assert_eq!(num(f64::NAN), "–");
     }
 }

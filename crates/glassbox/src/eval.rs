@@ -49,18 +49,20 @@ EXAMPLES:
     },
     /// Compare two run files metric by metric, with bootstrap intervals of each change.
     Compare {
-        /// The baseline run file.
+        /// The baseline: a run file, or a stored run as run:ID.
         #[arg(value_name = "RUN_A")]
-        a: PathBuf,
-        /// The candidate run file.
+        a: String,
+        /// The candidate, in the same forms.
         #[arg(value_name = "RUN_B")]
-        b: PathBuf,
+        b: String,
         /// Confidence of the intervals.
         #[arg(long, default_value_t = 0.95)]
         confidence: f64,
         /// How many of the items whose scores moved most to list.
         #[arg(long, default_value_t = 10, value_name = "N")]
         top: usize,
+        #[command(flatten)]
+        server: ServerArgs,
     },
 }
 
@@ -186,7 +188,8 @@ pub fn run(cmd: EvalCommand) -> ExitCode {
             b,
             confidence,
             top,
-        } => compare(&a, &b, confidence, top),
+            server,
+        } => compare(&a, &b, confidence, top, server),
         EvalCommand::List { dataset, server } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let s = server_of(&server.server, server.api_key)?;
@@ -510,16 +513,36 @@ async fn eval_run(a: RunArgs) -> anyhow::Result<()> {
 }
 
 fn compare(
-    a: &std::path::Path,
-    b: &std::path::Path,
+    a: &str,
+    b: &str,
     confidence: f64,
     top: usize,
+    server: ServerArgs,
 ) -> anyhow::Result<()> {
+    use glassbox_gate::source::{LiveOptions, SourceSpec, load_all};
     if !(confidence > 0.5 && confidence < 1.0) {
         bail!("--confidence must be between 0.5 and 1, e.g. 0.95");
     }
-    let sa = glassbox_gate::sample::load_run_file(a)?;
-    let sb = glassbox_gate::sample::load_run_file(b)?;
+    // The gate's loader: the same two forms, the same errors.
+    let spec = |s: &str| -> anyhow::Result<SourceSpec> {
+        match SourceSpec::parse(s)? {
+            SourceSpec::Live(_) => {
+                bail!("{s}: compare takes run files or run:ID, not live traffic")
+            }
+            other => Ok(other),
+        }
+    };
+    let (sa, sb) = (spec(a)?, spec(b)?);
+    let opts = LiveOptions {
+        server: server.server,
+        api_key: server.api_key.filter(|k| !k.is_empty()),
+        from: None,
+        to: None,
+    };
+    let mut samples = load_all(&[&sa, &sb], &opts)?.into_iter();
+    let (Some(sa), Some(sb)) = (samples.next(), samples.next()) else {
+        bail!("a run did not load");
+    };
     print!(
         "{}",
         glassbox_gate::compare::compare(&sa, &sb, confidence, top).table()

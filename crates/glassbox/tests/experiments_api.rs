@@ -233,6 +233,43 @@ async fn runs_are_stored_once_listed_and_read_back_for_the_gate() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no stored run \"missing\""));
+    // So does `eval compare`; live traffic is refused there with a reason.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args([
+            "eval",
+            "compare",
+            "run:run-a",
+            "run:run-a",
+            "--server",
+            &server.base,
+        ])
+        .env_remove("GLASSBOX_API_KEY")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("score.q") && table.contains("A: run:run-a"),
+        "{table}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args([
+            "eval",
+            "compare",
+            "run:run-a",
+            "release=v2",
+            "--server",
+            &server.base,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not live traffic"));
+
     // Each stored run is in the audit trail, which still verifies.
     let (_, entries) = server.get("/api/v1/audit/entries?limit=50").await;
     assert!(
