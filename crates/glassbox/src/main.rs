@@ -25,6 +25,8 @@ embedded store.",
     glassbox serve                              store in ./glassbox-data, OTLP on :4317/:4318
     glassbox serve --data-dir /var/lib/glassbox --tls-cert cert.pem --tls-key key.pem --tls-client-ca ca.pem --http 0.0.0.0:4318
     glassbox import ../shared/fixtures/otlp     replay captured OTLP files into a running server
+    glassbox eval run --dataset golden.jsonl --target 'python agent.py' --evaluators evaluators.toml
+    glassbox gate --policy gate.yaml --baseline runs/v1.json --candidate runs/v2.json
 
 Point an agent at it:
     OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
@@ -101,10 +103,11 @@ enum Command {
     /// rule failed, 2 could not evaluate. See docs/ci.md.
     Gate(glassbox_gate::GateArgs),
     /// Experiments: run a candidate over a golden dataset with evaluators
-    /// (rules, LLM judges), write the run; compare two runs.
+    /// (rules, LLM judges), write and store the run; list, pull and compare runs.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
-    /// Golden datasets: check one, convert JSONL ⇄ CSV, make one from traces.
+    /// Golden datasets: check one, convert JSONL ⇄ CSV, store and fetch versions
+    /// on the server, make one from production traces.
     #[command(subcommand)]
     Dataset(eval::DatasetCommand),
     /// Verify the tamper-evident audit trail, export it for auditors.
