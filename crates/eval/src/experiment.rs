@@ -477,27 +477,37 @@ impl Shared {
                 let _ = stdin.shutdown().await;
             }
         };
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let wait = async {
-            let (_, out) = tokio::join!(feed, child.wait_with_output());
-            out
+            let (_, out, err) = tokio::join!(feed, read_capped(stdout), read_tail(stderr));
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    // Stop a runaway target now rather than at the item timeout.
+                    let _ = child.kill().await;
+                    return Err(e);
+                }
+            };
+            let status = child.wait().await.map_err(|e| format!("`{cmd}`: {e}"))?;
+            Ok((status, out, err))
         };
-        let out = match tokio::time::timeout(self.opts.item_timeout, wait).await {
-            Ok(Ok(out)) => out,
-            Ok(Err(e)) => return Err(format!("`{cmd}`: {e}")),
-            Err(_) => {
-                return Err(format!(
-                    "timed out after {} s (raise --item-timeout)",
-                    self.opts.item_timeout.as_secs()
-                ));
-            }
-        };
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+        let (status, stdout, stderr) =
+            match tokio::time::timeout(self.opts.item_timeout, wait).await {
+                Ok(Ok(done)) => done,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    return Err(format!(
+                        "timed out after {} s (raise --item-timeout)",
+                        self.opts.item_timeout.as_secs()
+                    ));
+                }
+            };
+        if !status.success() {
+            let stderr = String::from_utf8_lossy(&stderr);
             let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             return Err(format!(
-                "exited with {}: {}",
-                out.status,
+                "exited with {status}: {}",
                 if tail.is_empty() {
                     "(no stderr)".to_owned()
                 } else {
@@ -505,7 +515,7 @@ impl Shared {
                 }
             ));
         }
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = String::from_utf8_lossy(&stdout);
         Ok(text.trim_end_matches(['\n', '\r']).to_owned())
     }
 
@@ -683,6 +693,52 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// The most a target may answer: an answer is text for people and judges, and a target that
+/// streams without end must not take the runner's memory with it.
+pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// How much of a failing target's stderr is kept (its end, where the error is).
+const STDERR_TAIL_BYTES: usize = 64 << 10;
+
+/// Reads a target's stdout to its end, refusing more than [`MAX_OUTPUT_BYTES`].
+async fn read_capped(r: Option<tokio::process::ChildStdout>) -> Result<Vec<u8>, String> {
+    use tokio::io::AsyncReadExt;
+    let Some(r) = r else { return Ok(Vec::new()) };
+    let mut buf = Vec::new();
+    r.take(MAX_OUTPUT_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| format!("reading the target's output: {e}"))?;
+    if buf.len() > MAX_OUTPUT_BYTES {
+        return Err(format!(
+            "the target wrote more than {} MiB to stdout; an answer is expected",
+            MAX_OUTPUT_BYTES >> 20
+        ));
+    }
+    Ok(buf)
+}
+
+/// Reads a target's stderr to its end (so the target never blocks on a full pipe), keeping
+/// the last [`STDERR_TAIL_BYTES`].
+async fn read_tail(r: Option<tokio::process::ChildStderr>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let Some(mut r) = r else { return Vec::new() };
+    let mut tail = Vec::new();
+    let mut chunk = vec![0u8; 8192];
+    while let Ok(n) = r.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&chunk[..n]);
+        if tail.len() > 2 * STDERR_TAIL_BYTES {
+            tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+        }
+    }
+    if tail.len() > STDERR_TAIL_BYTES {
+        tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+    }
+    tail
 }
 
 /// Sends one OTLP/HTTP protobuf request to the server.

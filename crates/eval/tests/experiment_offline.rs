@@ -268,3 +268,29 @@ schema = { type = "object", required = ["order_id", "refund"], properties = { or
     let e = Evaluators::new(bad).err().unwrap().to_string();
     assert!(e.contains("invalid JSON Schema"), "{e}");
 }
+
+#[tokio::test]
+async fn a_runaway_target_is_stopped_and_a_chatty_one_keeps_its_last_words() {
+    let d = Dataset::parse(
+        "d",
+        "{\"id\":\"flood\",\"input\":\"flood\"}\n{\"id\":\"noisy\",\"input\":\"noisy\"}\n{\"id\":\"fine\",\"input\":\"fine\"}\n",
+        Format::Jsonl,
+        "d.jsonl",
+    )
+    .unwrap();
+    // `flood` never stops writing; `noisy` writes 1 MB of stderr before failing.
+    let target = r#"read -r line; case "$line" in flood) yes;; noisy) head -c 1000000 /dev/zero | tr '\0' 'x' >&2; echo "the real error" >&2; exit 4;; *) echo ok;; esac"#;
+    let ev = evaluators("[[rules]]\nname = \"ok\"\nkind = \"contains\"\ntext = \"ok\"\n");
+    let run = experiment::run(&d, ev, options(target, Duration::from_secs(60)), &Quiet)
+        .await
+        .unwrap();
+    // Stopped at the cap (this message), not at the item timeout ("timed out").
+    let e = run.items[0].error.as_deref().unwrap();
+    assert!(e.contains("more than 16 MiB"), "{e}");
+    let e = run.items[1].error.as_deref().unwrap();
+    assert!(
+        e.contains("exit status: 4") && e.ends_with("the real error"),
+        "{e}"
+    );
+    assert_eq!(run.items[2].output.as_deref(), Some("ok"));
+}
