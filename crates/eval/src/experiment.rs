@@ -28,6 +28,7 @@ use tokio::io::AsyncWriteExt;
 use crate::dataset::{Dataset, Item};
 use crate::judge::telemetry::{self, new_id};
 use crate::judge::{Judge, JudgeConfig, JudgeInput};
+use crate::now_ns;
 use crate::rules::{Evaluator, RuleConfig, Subject, ToolUse};
 
 /// The evaluators file (`--evaluators`, TOML): the same tables as the server's `[evaluation]`.
@@ -767,23 +768,14 @@ pub async fn export(
     }
 }
 
-/// Baggage values are percent-encoded (W3C Baggage).
+/// Baggage values are percent-encoded (W3C Baggage); URL-unreserved bytes stay as they are.
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, ESCAPED).to_string()
 }
 
 pub fn rfc3339_now() -> String {

@@ -18,3 +18,10 @@ mod remote;
 pub mod rules;
 
 pub use rules::{Check, EvalError, Evaluator, RuleConfig, Subject, final_answer};
+
+/// Now, in Unix nanoseconds (the unit of spans and scores).
+pub(crate) fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}

@@ -666,16 +666,7 @@ async fn auditor_content_reads_are_audited() {
     let (_, verified) = get_as(&server, &auditor, "/api/v1/audit/verify").await;
     assert_eq!(verified["intact"], true, "{verified}");
     let dir = server.stop().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_audit_verifies(dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -776,14 +767,5 @@ async fn keys_cli_and_exposure() {
     );
     let out = cli(&["keys", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_audit_verifies(dir.path());
 }

@@ -195,16 +195,7 @@ async fn content_is_sealed_at_rest_and_keys_rotate() {
     let dir = server.stop().await;
 
     // Every key operation is in the audit trail, and the trail verifies.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_audit_verifies(dir.path());
     let conn = rusqlite::Connection::open(dir.path().join("glassbox.db")).unwrap();
     let key_events: Vec<String> = conn
         .prepare("SELECT json_extract(detail, '$.about.event') FROM audit_log WHERE kind = 'key'")

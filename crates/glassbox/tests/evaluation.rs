@@ -46,20 +46,7 @@ async fn completed_traces_are_scored_by_the_configured_rules() {
         ];
     })
     .await;
-    let now = u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    )
-    .unwrap();
-    glassbox_demo::send(
-        &server.base,
-        &glassbox_demo::generate(now - 120_000_000_000, 60, 9),
-        |_, _| {},
-    )
-    .await
-    .unwrap();
+    demo_traffic(&server, 60, 9).await;
     let (_, page) = server.get("/api/v1/traces?limit=1000").await;
     let traces = page["traces"].as_array().unwrap().clone();
     assert_eq!(traces.len(), 60);
@@ -231,7 +218,8 @@ fn judge_config(
     }
 }
 
-async fn demo_traffic(server: &common::TestServer, runs: usize) {
+/// `runs` demo agent runs that started two minutes ago (settled), sent over OTLP.
+async fn demo_traffic(server: &common::TestServer, runs: usize, seed: u64) {
     let now = u64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -241,7 +229,7 @@ async fn demo_traffic(server: &common::TestServer, runs: usize) {
     .unwrap();
     glassbox_demo::send(
         &server.base,
-        &glassbox_demo::generate(now - 120_000_000_000, runs, 5),
+        &glassbox_demo::generate(now - 120_000_000_000, runs, seed),
         |_, _| {},
     )
     .await
@@ -260,7 +248,7 @@ async fn online_judges_are_rate_limited_traced_and_priced() {
         c.evaluation.judge_calls_per_minute = 4;
     })
     .await;
-    demo_traffic(&server, 20).await;
+    demo_traffic(&server, 20, 5).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let judged = loop {
         let (_, s) = server.get("/api/v1/scores?source=llm_judge").await;
@@ -324,7 +312,7 @@ async fn the_daily_judge_budget_stops_judging_but_not_rules() {
         c.evaluation.judge_budget_usd_per_day = 0.0;
     })
     .await;
-    demo_traffic(&server, 10).await;
+    demo_traffic(&server, 10, 5).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let (_, s) = server.get("/api/v1/scores?source=rule").await;

@@ -277,14 +277,5 @@ async fn runs_are_stored_once_listed_and_read_back_for_the_gate() {
         "{entries}"
     );
     let data = server.stop().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(data.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_audit_verifies(data.path());
 }

@@ -24,6 +24,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::now_ns;
+
 /// `[[judges]]` in an evaluators file, or `[[evaluation.judges]]` in the server config.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -520,12 +522,6 @@ fn verdict_schema() -> Value {
         "required": ["score", "reasoning"],
         "additionalProperties": false
     })
-}
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ pub fn new_id(len: usize) -> Vec<u8> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let seed = format!("{}/{}/{n}", super::now_ns(), std::process::id());
+    let seed = format!("{}/{}/{n}", crate::now_ns(), std::process::id());
     let mut id = blake3::hash(seed.as_bytes()).as_bytes()[..len].to_vec();
     if id.iter().all(|b| *b == 0) {
         id[len - 1] = 1;

@@ -270,3 +270,17 @@ pub fn phrase_on_disk(dir: &std::path::Path, phrase: &str) -> Vec<String> {
     }
     found
 }
+
+/// `glassbox audit verify --data-dir DIR` exits 0: the trail in a stopped server's directory is intact.
+pub fn assert_audit_verifies(dir: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("glassbox runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
