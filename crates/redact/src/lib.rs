@@ -275,35 +275,105 @@ impl Detector {
         if text.is_empty() {
             return Vec::new();
         }
+        // The working vectors are kept per thread, so a text costs no allocations but its
+        // result (and what the detectors allocate themselves). A nested call (none is made
+        // today) or a call during thread teardown gets fresh ones.
+        let run = |scratch: &mut Scratch| {
+            let found = self.detect_with(text, scratch);
+            scratch.trim();
+            found
+        };
+        SCRATCH
+            .try_with(|cell| match cell.try_borrow_mut() {
+                Ok(mut scratch) => run(&mut scratch),
+                Err(_) => run(&mut Scratch::default()),
+            })
+            .unwrap_or_else(|_| run(&mut Scratch::default()))
+    }
+
+    fn detect_with(&self, text: &str, scratch: &mut Scratch) -> Vec<Entity> {
         let norm: Cow<'_, str> = normalize::normalize(text);
         let t: &str = &norm;
-        // Dense texts carry dozens of candidates; growing from empty costs a few reallocs.
-        let mut sink = Sink {
-            cands: Vec::with_capacity(32),
-            vetoes: Vec::with_capacity(16),
-        };
-        let marks = util::Landmarks::of(t.as_bytes());
-        let mut token_starts = Vec::new();
-        let hits = self.cues.scan(t, &marks.runs, &mut token_starts);
+        let Scratch {
+            sink,
+            marks,
+            token_starts,
+            veto_starts,
+            scan,
+            resolve: bufs,
+        } = scratch;
+        sink.cands.clear();
+        sink.vetoes.clear();
+        token_starts.clear();
+        marks.fill(t.as_bytes());
+        self.cues.scan_into(t, &marks.runs, token_starts, scan);
+        let hits = &scan.hits;
         self.patterns
-            .detect(t, &hits[0], &token_starts, &marks, &mut sink);
-        self.context.detect(t, &hits[1], &mut sink);
-        self.address.detect(t, &hits[2], &mut sink);
-        self.table.detect(t, &mut sink);
+            .detect(t, &hits[0], token_starts, marks, veto_starts, sink);
+        self.context.detect(t, &hits[1], sink);
+        self.address.detect(t, &hits[2], sink);
+        self.table.detect(t, sink);
         // Names are found last because their propagation step must not relabel text
         // already claimed by a stronger type (e-mail local parts, street names).
-        self.person.detect(t, &hits[3], &mut sink);
-        resolve(t, sink)
+        self.person.detect(t, &hits[3], sink);
+        resolve(t, sink, bufs)
     }
+}
+
+/// Working vectors of [`Detector::detect`], reused from one text to the next.
+#[derive(Default)]
+struct Scratch {
+    sink: Sink,
+    marks: util::Landmarks,
+    token_starts: Vec<usize>,
+    /// Where the look-alike pattern is searched (see `patterns`).
+    veto_starts: Vec<usize>,
+    scan: scan::ScanBufs,
+    resolve: ResolveBufs,
+}
+
+/// Buffers of [`resolve`].
+#[derive(Default)]
+struct ResolveBufs {
+    max_end: Vec<usize>,
+    merged: Vec<Cand>,
+}
+
+/// A vector that grew past this many elements on a huge text is dropped afterwards
+/// rather than kept for the thread's lifetime.
+const SCRATCH_KEEP: usize = 1 << 14;
+
+impl Scratch {
+    fn trim(&mut self) {
+        fn cap<T>(v: &mut Vec<T>) {
+            if v.capacity() > SCRATCH_KEEP {
+                *v = Vec::new();
+            }
+        }
+        cap(&mut self.sink.cands);
+        cap(&mut self.sink.vetoes);
+        cap(&mut self.marks.runs);
+        cap(&mut self.marks.seps);
+        cap(&mut self.token_starts);
+        cap(&mut self.veto_starts);
+        cap(&mut self.resolve.max_end);
+        cap(&mut self.resolve.merged);
+        self.scan.trim(SCRATCH_KEEP);
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Drops vetoed candidates, merges same-type overlaps, then keeps the highest-priority
 /// candidate wherever types disagree.
-fn resolve(text: &str, mut sink: Sink) -> Vec<Entity> {
+fn resolve(text: &str, sink: &mut Sink, bufs: &mut ResolveBufs) -> Vec<Entity> {
     // Vetoes sorted by start with a running maximum of their ends answer "does anything
     // overlap [s, e)?" in O(log n), so huge texts with many ids stay linear-ish.
     sink.vetoes.sort_unstable();
-    let mut max_end = Vec::with_capacity(sink.vetoes.len());
+    let max_end = &mut bufs.max_end;
+    max_end.clear();
     let mut m = 0usize;
     for &(_, e) in &sink.vetoes {
         m = m.max(e);
@@ -319,10 +389,13 @@ fn resolve(text: &str, mut sink: Sink) -> Vec<Entity> {
     });
     // Merge overlapping candidates of one type so that several partial views of one value
     // (e.g. a name found by two rules) become one span.
+    // Candidates with equal keys are equal in every field, so an unstable sort leaves
+    // the same sequence as a stable one.
     sink.cands
-        .sort_by_key(|c| (c.kind, c.start, std::cmp::Reverse(c.end)));
-    let mut merged: Vec<Cand> = Vec::with_capacity(sink.cands.len());
-    for c in sink.cands {
+        .sort_unstable_by_key(|c| (c.kind, c.start, std::cmp::Reverse(c.end)));
+    let merged = &mut bufs.merged;
+    merged.clear();
+    for &c in &sink.cands {
         if let Some(last) = merged.last_mut()
             && last.kind == c.kind
             && c.start < last.end
@@ -332,7 +405,9 @@ fn resolve(text: &str, mut sink: Sink) -> Vec<Entity> {
         }
         merged.push(c);
     }
-    merged.sort_by_key(|c| {
+    // Keys are unique here: a priority is one type's, and two same-type spans with one
+    // start were merged above. So the unstable sort gives the stable order.
+    merged.sort_unstable_by_key(|c| {
         (
             std::cmp::Reverse(c.kind.priority()),
             std::cmp::Reverse(c.end - c.start),
@@ -343,7 +418,7 @@ fn resolve(text: &str, mut sink: Sink) -> Vec<Entity> {
     // starting last before a candidate's end is the only one that can overlap it. A text
     // has a few dozen, so a sorted vector beats a tree map's allocations.
     let mut taken: Vec<Entity> = Vec::with_capacity(merged.len());
-    for c in merged {
+    for &c in merged.iter() {
         if !text.is_char_boundary(c.start) || !text.is_char_boundary(c.end) {
             continue;
         }

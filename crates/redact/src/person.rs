@@ -162,7 +162,7 @@ impl Person {
                 _ => {}
             }
         }
-        if t.contains('@') {
+        if memchr::memchr(b'@', t.as_bytes()).is_some() {
             for c in self.before_mail.captures_iter(t) {
                 let (Some(nm), Some(local)) = (c.get(1), c.get(2)) else {
                     continue;

@@ -66,6 +66,28 @@ impl Alt {
     }
 }
 
+/// Buffers of [`Shared::scan_into`], kept from one text to the next.
+#[derive(Default)]
+pub(crate) struct ScanBufs {
+    cands: Vec<Cand>,
+    /// The hits of every family, indexed by family.
+    pub hits: Vec<Vec<Hit>>,
+}
+
+impl ScanBufs {
+    /// Drops buffers that a huge text left large, so a thread does not keep them.
+    pub(crate) fn trim(&mut self, max: usize) {
+        if self.cands.capacity() > max {
+            self.cands = Vec::new();
+        }
+        for h in &mut self.hits {
+            if h.capacity() > max {
+                *h = Vec::new();
+            }
+        }
+    }
+}
+
 /// One match of a cue family: byte span and the index of the part within its family.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
@@ -264,8 +286,11 @@ pub(crate) struct Shared {
     tail: u64,
     /// Lower-case words that may follow a house number without a capital.
     house_words: Vec<String>,
-    /// Lower-cased street suffixes, chars reversed for matching backwards.
+    /// Lower-cased street suffixes, chars reversed for matching backwards; sorted, so
+    /// those ending in one char are adjacent, and without the empty one.
     street_suffixes: Vec<Vec<char>>,
+    /// Whether one of the street suffixes is empty (every word then ends with one).
+    empty_suffix: bool,
     /// Longest street suffix, in chars.
     suffix_chars: usize,
 
@@ -369,7 +394,15 @@ impl Shared {
             street_suffix,
             tail,
             suffix_chars: street_suffixes.iter().map(Vec::len).max().unwrap_or(0),
-            street_suffixes,
+            empty_suffix: street_suffixes.iter().any(Vec::is_empty),
+            street_suffixes: {
+                let mut v: Vec<Vec<char>> = street_suffixes
+                    .into_iter()
+                    .filter(|s: &Vec<char>| !s.is_empty())
+                    .collect();
+                v.sort();
+                v
+            },
 
             owner,
             families: families.len(),
@@ -382,25 +415,42 @@ impl Shared {
     ///
     /// Where a match of the token pattern (see [`Shared::new`]) can start is appended to
     /// `token_starts`, in text order.
+    #[cfg(test)]
     pub(crate) fn scan(
         &self,
         t: &str,
         runs: &[(usize, usize)],
         token_starts: &mut Vec<usize>,
     ) -> Vec<Vec<Hit>> {
+        let mut bufs = ScanBufs::default();
+        self.scan_into(t, runs, token_starts, &mut bufs);
+        bufs.hits
+    }
+
+    /// [`Shared::scan`] into reused buffers: the hits are left in `bufs.hits`.
+    pub(crate) fn scan_into(
+        &self,
+        t: &str,
+        runs: &[(usize, usize)],
+        token_starts: &mut Vec<usize>,
+        bufs: &mut ScanBufs,
+    ) {
         let b = t.as_bytes();
-        let mut cands: Vec<Cand> = Vec::with_capacity(64);
-        self.prefixes.find(b, &mut cands);
-        for c in &mut cands {
+        let cands = &mut bufs.cands;
+        cands.clear();
+        self.prefixes.find(b, cands);
+        for c in cands.iter_mut() {
             if c.1 & TOKEN != 0 {
                 token_starts.push(c.0);
                 c.1 &= !TOKEN;
             }
         }
-        self.tail_candidates(t, &mut cands);
-        self.structural_candidates(t, runs, &mut cands);
+        self.tail_candidates(t, cands);
+        self.structural_candidates(t, runs, cands);
         cands.sort_unstable_by_key(|c| c.0);
-        let mut out = vec![Vec::new(); self.families];
+        let out = &mut bufs.hits;
+        out.resize_with(self.families, Vec::new);
+        out.iter_mut().for_each(Vec::clear);
         let mut cursor = 0;
         let mut k = 0;
         while k < cands.len() {
@@ -437,7 +487,6 @@ impl Shared {
                 }
             }
         }
-        out
     }
 
     /// Replaces the hits of [`Start::Tail`] literals by the capitals before them.
@@ -492,12 +541,23 @@ impl Shared {
                 && d > 0
                 && (b[d - 1] >= 0x80 || matches!(b[d - 1], b'\t'..=b'\r' | b' '))
             {
-                let ws = t[..d]
-                    .char_indices()
-                    .rev()
-                    .take_while(|(_, c)| c.is_whitespace())
-                    .last()
-                    .map(|(p, _)| p);
+                // The start of the whitespace before the digits: ASCII whitespace byte by
+                // byte, and through chars only where a non-ASCII byte precedes it (it may
+                // be Unicode whitespace).
+                let mut w = d;
+                while w > 0 && matches!(b[w - 1], b'\t'..=b'\r' | b' ') {
+                    w -= 1;
+                }
+                let ws = if w > 0 && b[w - 1] >= 0x80 {
+                    t[..d]
+                        .char_indices()
+                        .rev()
+                        .take_while(|(_, c)| c.is_whitespace())
+                        .last()
+                        .map(|(p, _)| p)
+                } else {
+                    Some(w).filter(|&w| w < d)
+                };
                 if let Some(w) = ws
                     && self.ends_with_suffix(&t[..w])
                 {
@@ -510,20 +570,51 @@ impl Shared {
     fn ends_with_suffix(&self, t: &str) -> bool {
         // Most digits follow ordinary words: fold the word's tail once, then compare.
         let mut tail = ['\0'; 16];
+        let limit = self.suffix_chars.min(tail.len());
         let mut n = 0;
-        for c in t.chars().rev() {
-            if n >= self.suffix_chars.min(tail.len()) || !(c.is_alphabetic() || c == '.') {
+        // ASCII words (nearly all) are folded byte by byte; the first non-ASCII byte
+        // sends the word through the char-by-char loop below instead.
+        let bytes = t.as_bytes();
+        let mut ascii = true;
+        while n < limit {
+            let Some(&c) = bytes.len().checked_sub(n + 1).and_then(|i| bytes.get(i)) else {
+                break;
+            };
+            if !c.is_ascii() {
+                ascii = false;
                 break;
             }
-            tail[n] = c.to_lowercase().next().map_or(c, fold);
+            if !(c.is_ascii_alphabetic() || c == b'.') {
+                break;
+            }
+            tail[n] = char::from(c.to_ascii_lowercase());
             n += 1;
+        }
+        if !ascii {
+            n = 0;
+            for c in t.chars().rev() {
+                if n >= limit || !(c.is_alphabetic() || c == '.') {
+                    break;
+                }
+                tail[n] = c.to_lowercase().next().map_or(c, fold);
+                n += 1;
+            }
         }
         let tail = &tail[..n];
         // Digits after digits (phone groups, dates) leave no word at all.
         if tail.is_empty() {
             return false;
         }
-        self.street_suffixes
+        if self.empty_suffix {
+            return true;
+        }
+        // Only the suffixes ending in the word's last char can match: they are adjacent
+        // in the sorted list.
+        let sfx = &self.street_suffixes;
+        let first = tail[0];
+        let lo = sfx.partition_point(|s| s[0] < first);
+        let hi = lo + sfx[lo..].partition_point(|s| s[0] == first);
+        sfx[lo..hi]
             .iter()
             .any(|sfx| tail.len() >= sfx.len() && tail[..sfx.len()] == sfx[..])
     }
@@ -550,6 +641,12 @@ fn house_number_follows(t: &str, e: usize, words: &[String]) -> bool {
     if b.get(k) == Some(&b',') {
         k += 1;
     }
+    // Most numbers are followed by punctuation: an ASCII byte decides without decoding.
+    match b.get(k) {
+        None => return false,
+        Some(&c) if c.is_ascii() && !matches!(c, b'\t'..=b'\r' | b' ') => return false,
+        _ => {}
+    }
     let mut rest = t[k..].chars();
     if !rest.next().is_some_and(char::is_whitespace) {
         return false;
@@ -561,6 +658,14 @@ fn house_number_follows(t: &str, e: usize, words: &[String]) -> bool {
             // The word lower-cased (at most 24 chars) must start with one of `words`.
             // Most numbers are followed by some lower-case word and most of those words
             // match nothing, so the word is folded once onto the stack, not into a String.
+            // Most such words share no first letter with any of `words`.
+            let first = c.to_lowercase().next().unwrap_or(c);
+            if !words
+                .iter()
+                .any(|x| x.chars().next().is_none_or(|xc| xc == first))
+            {
+                return false;
+            }
             let mut folded = ['\0'; 72];
             let mut n = 0;
             let word = after.chars().take(24).take_while(|c| !c.is_whitespace());
@@ -629,54 +734,70 @@ struct PrefixTable {
     /// Two bits per key: bit 0 = a literal without a boundary requirement, bit 1 = one
     /// with. Packed so the table (8 KiB) stays in L1 next to the text.
     flags: Box<[u64; KEYS / 32]>,
+    /// One bit per key: some literal is filed under it. Twice over (8 KiB), for a key
+    /// whose unused 16th bit is set (see [`PrefixTable::find`]).
+    any: Box<[u64; 2 * KEYS / 64]>,
     /// Per key, the range of `entries` holding its literals.
     index: Vec<u32>,
-    entries: Vec<u32>,
-    lits: Vec<PackedLit>,
+    entries: Vec<PackedLit>,
+    /// The bytes of every literal, by [`PackedLit::id`].
+    bytes: Vec<Vec<u8>>,
 }
 
 /// A literal prepared for comparison with eight text bytes at once: the text word, with
 /// `fold` or-ed in (0x20 under letters, so capitals compare as lower case), masked to the
 /// literal's length, must equal `value`. Longer literals, and positions near the end of
-/// the text, are compared byte by byte.
+/// the text, are compared byte by byte with the literal's bytes (`PrefixTable::bytes`).
+/// Small and stored once per key it is filed under, so the literals of a key are read
+/// from one or two cache lines.
+#[derive(Clone, Copy)]
 struct PackedLit {
-    bytes: Vec<u8>,
     value: u64,
     fold: u64,
-    mask: u64,
-    boundary: bool,
     part: u64,
+    /// Index of the literal's bytes in [`PrefixTable::bytes`].
+    id: u16,
+    /// Length in bytes; 0 for literals longer than eight bytes.
+    len: u8,
+    boundary: bool,
 }
 
 impl PackedLit {
-    fn new(l: &Lit) -> PackedLit {
-        let (mut value, mut fold, mut mask) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+    fn new(l: &Lit, id: u16) -> PackedLit {
+        let (mut value, mut fold) = ([0u8; 8], [0u8; 8]);
         for (i, &c) in l.bytes.iter().take(8).enumerate() {
             value[i] = c;
-            mask[i] = 0xFF;
             // Literal bytes are lower-cased already.
             fold[i] = if c.is_ascii_lowercase() { 0x20 } else { 0 };
         }
         PackedLit {
-            bytes: l.bytes.clone(),
             value: u64::from_le_bytes(value),
             fold: u64::from_le_bytes(fold),
-            mask: u64::from_le_bytes(mask),
-            boundary: l.boundary,
             part: l.part,
+            id,
+            len: if (1..=8).contains(&l.bytes.len()) {
+                l.bytes.len() as u8
+            } else {
+                0
+            },
+            boundary: l.boundary,
         }
     }
 
-    fn matches(&self, b: &[u8], p: usize) -> bool {
+    #[inline(always)]
+    fn matches(&self, b: &[u8], p: usize, bytes: &[Vec<u8>]) -> bool {
         match b.get(p..p + 8) {
-            Some(w) if self.bytes.len() <= 8 => {
+            Some(w) if self.len != 0 => {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(w);
-                (u64::from_le_bytes(word) | self.fold) & self.mask == self.value
+                let mask = u64::MAX >> (64 - 8 * u32::from(self.len));
+                (u64::from_le_bytes(word) | self.fold) & mask == self.value
             }
             _ => {
-                b.len() - p >= self.bytes.len()
-                    && b[p..p + self.bytes.len()].eq_ignore_ascii_case(&self.bytes)
+                let lit = bytes
+                    .get(usize::from(self.id))
+                    .map_or(&[][..], Vec::as_slice);
+                b.len() - p >= lit.len() && b[p..p + lit.len()].eq_ignore_ascii_case(lit)
             }
         }
     }
@@ -707,53 +828,137 @@ impl PrefixTable {
                 flags[k / 32] |= bit << (2 * (k % 32));
             }
         }
+        assert!(
+            lits.len() <= usize::from(u16::MAX),
+            "glassbox-redact: too many cue literals"
+        );
+        let packed: Vec<PackedLit> = lits
+            .iter()
+            .enumerate()
+            .map(|(id, l)| PackedLit::new(l, id as u16))
+            .collect();
         let mut index = Vec::with_capacity(KEYS + 1);
         let mut entries = Vec::new();
         index.push(0);
         for v in per_key {
-            entries.extend(v);
+            entries.extend(v.iter().map(|&id| packed[id as usize]));
             index.push(entries.len() as u32);
+        }
+        let mut any = Box::new([0u64; 2 * KEYS / 64]);
+        for k in 0..2 * KEYS {
+            let key = k % KEYS;
+            if (flags[key / 32] >> (2 * (key % 32))) & 3 != 0 {
+                any[k / 64] |= 1 << (k % 64);
+            }
         }
         PrefixTable {
             flags,
+            any,
             index,
             entries,
-            lits: lits.iter().map(PackedLit::new).collect(),
+            bytes: lits.iter().map(|l| l.bytes.clone()).collect(),
         }
     }
 
     fn find(&self, b: &[u8], cands: &mut Vec<Cand>) {
         // Past the end counts as "other ASCII", like the end of a word.
-        let f = |i: usize| usize::from(b.get(i).map_or(OUT_OF_TEXT, |&c| FOLD[usize::from(c)]));
-        let mut key = (f(0) << (2 * KEY_BITS)) | (f(1) << KEY_BITS) | f(2);
-        let flags: &[u64; KEYS / 32] = &self.flags;
-        let mut prev_word = false;
-        for p in 0..b.len() {
-            let k = key & (KEYS - 1);
-            let v = (flags[k / 32] >> (2 * (k % 32))) & 3;
-            let word = (key >> (2 * KEY_BITS)) <= usize::from(WORD_OTHER);
-            let boundary = word != prev_word;
-            prev_word = word;
-            if v != 0 && (v & 1 != 0 || boundary) {
-                let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
-                let mut parts = 0;
-                for &id in &self.entries[lo..hi] {
-                    let lit = &self.lits[id as usize];
-                    if (!lit.boundary || boundary) && lit.matches(b, p) {
-                        parts |= lit.part;
-                    }
-                }
-                if parts != 0 {
-                    cands.push((p, parts));
-                }
-            }
-            let next = match b.get(p + 3) {
-                Some(&c) => usize::from(FOLD[usize::from(c)]),
-                None => usize::from(OUT_OF_TEXT),
+        let f = |i: usize| b.get(i).map_or(OUT_OF_TEXT, |&c| FOLD[usize::from(c)]);
+        // Three folded bytes fill 15 bits of the key; the 16th holds a stale bit, which
+        // `any` ignores (its two halves are equal), so the roll needs no mask.
+        let mut key: u16 =
+            (u16::from(f(0)) << (2 * KEY_BITS)) | (u16::from(f(1)) << KEY_BITS) | u16::from(f(2));
+        let any: &[u64; 2 * KEYS / 64] = &self.any;
+        let hit = |key: u16| (any[usize::from(key >> 6)] >> (key & 63)) & 1 != 0;
+        // Almost every position has a key no literal is filed under: the inner loop only
+        // rolls the byte three ahead into the key and tests one bit, with everything in
+        // registers; the literals are compared where a bit is set. `ahead[i]` is the
+        // byte three after position `i`.
+        let ahead = b.get(3..).unwrap_or_default();
+        let mut base = 0;
+        loop {
+            base = next_hit(any, ahead, base, &mut key);
+            let Some(&c) = ahead.get(base) else {
+                break;
             };
-            key = ((key << KEY_BITS) | next) & (KEYS - 1);
+            self.check(b, base, usize::from(key), cands);
+            key = (key << KEY_BITS) | u16::from(FOLD[usize::from(c)]);
+            base += 1;
+        }
+        // The last three positions roll in "past the end".
+        while base < b.len() {
+            if hit(key) {
+                self.check(b, base, usize::from(key), cands);
+            }
+            key = (key << KEY_BITS) | u16::from(OUT_OF_TEXT);
+            base += 1;
         }
     }
+
+    /// Compares the literals filed under `key` (of the bytes at `p`) with the text.
+    #[inline(always)]
+    fn check(&self, b: &[u8], p: usize, key: usize, cands: &mut Vec<Cand>) {
+        let k = key & (KEYS - 1);
+        let v = (self.flags[k / 32] >> (2 * (k % 32))) & 3;
+        let word = (k >> (2 * KEY_BITS)) <= usize::from(WORD_OTHER);
+        let prev_word = p > 0 && FOLD[usize::from(b[p - 1])] <= WORD_OTHER;
+        let boundary = word != prev_word;
+        if v & 1 == 0 && !boundary {
+            return;
+        }
+        let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
+        let mut parts = 0;
+        for lit in self.entries.get(lo..hi).unwrap_or_default() {
+            if (!lit.boundary || boundary) && lit.matches(b, p, &self.bytes) {
+                parts |= lit.part;
+            }
+        }
+        if parts != 0 {
+            cands.push((p, parts));
+        }
+    }
+}
+
+/// The first position from `p` on whose `key` has a bit in `any`, or `ahead.len()`;
+/// `key` is rolled up to it ([`PrefixTable::find`]). Kept out of line so that its loop
+/// has every register to itself.
+#[inline(never)]
+fn next_hit(any: &[u64; 2 * KEYS / 64], ahead: &[u8], mut p: usize, key: &mut u16) -> usize {
+    let hit = |k: u16| (any[usize::from(k >> 6)] >> (k & 63)) & 1 != 0;
+    let roll = |k: u16, c: u8| (k << KEY_BITS) | u16::from(FOLD[usize::from(c)]);
+    let mut k = *key;
+    // Four positions per round: a quarter of the loop control.
+    while let Some(&[c0, c1, c2, c3]) = ahead.get(p..p + 4) {
+        if hit(k) {
+            *key = k;
+            return p;
+        }
+        let k1 = roll(k, c0);
+        if hit(k1) {
+            *key = k1;
+            return p + 1;
+        }
+        let k2 = roll(k1, c1);
+        if hit(k2) {
+            *key = k2;
+            return p + 2;
+        }
+        let k3 = roll(k2, c2);
+        if hit(k3) {
+            *key = k3;
+            return p + 3;
+        }
+        k = roll(k3, c3);
+        p += 4;
+    }
+    while let Some(&c) = ahead.get(p) {
+        if hit(k) {
+            break;
+        }
+        k = roll(k, c);
+        p += 1;
+    }
+    *key = k;
+    p
 }
 
 /// Whether an ASCII word boundary (`(?-u:\b)`) lies at `p`.

@@ -27,32 +27,28 @@ impl Table {
     }
 
     pub(crate) fn detect(&self, t: &str, sink: &mut Sink) {
-        if !t.contains('\n') {
+        let mut newlines = memchr::memchr_iter(b'\n', t.as_bytes());
+        let Some(first_nl) = newlines.next() else {
             return;
-        }
+        };
         // Lines with their offsets, read once: a header is looked for line by line, its
         // rows follow it, and the line that ends a table is examined as a header in turn.
+        // (`t.split('\n')`, with the newlines found by the vectorised `memchr`.)
         let mut off = 0;
-        let mut lines = t.split('\n').map(|l| {
+        let mut next_nl = Some(first_nl);
+        let mut lines = std::iter::from_fn(|| {
             let at = off;
-            off += l.len() + 1;
-            (at, l)
+            if at > t.len() {
+                return None;
+            }
+            let end = next_nl.unwrap_or(t.len());
+            next_nl = newlines.next();
+            off = end + 1;
+            Some((at, &t[at..end]))
         });
         let mut next_line = None;
         while let Some((_, line)) = next_line.take().or_else(|| lines.next()) {
-            // A header row is short and has no key/value syntax; this keeps JSON and log
-            // lines (which also contain commas) from being examined cell by cell.
-            // (A byte test: the marks are ASCII, and matching them as chars costs a UTF-8
-            // decode per character of every line.)
-            if line.len() > 400
-                || line
-                    .bytes()
-                    .any(|c| matches!(c, b':' | b'{' | b'}' | b'=' | b'@'))
-                    && !line.starts_with('|')
-            {
-                continue;
-            }
-            let Some(delim) = delimiter(line) else {
+            let Some(delim) = header_delimiter(line) else {
                 continue;
             };
             let cols: Vec<Option<EntityType>> = line.split(delim).map(column_kind).collect();
@@ -114,6 +110,30 @@ impl Table {
 }
 
 /// The field delimiter of a table-looking line, if any.
+/// [`delimiter`] of a line that may be a header row. A header row is short and has no
+/// key/value syntax; this keeps JSON and log lines (which also contain commas) from being
+/// examined cell by cell. One pass over the bytes (the marks are ASCII, and matching them
+/// as chars costs a UTF-8 decode per character of every line) both looks for the marks
+/// and counts the delimiters.
+fn header_delimiter(line: &str) -> Option<char> {
+    if line.len() > 400 {
+        return None;
+    }
+    let piped = line.starts_with('|');
+    let (mut pipes, mut tabs, mut commas, mut semicolons) = (0, 0, 0, 0);
+    for c in line.bytes() {
+        match c {
+            b':' | b'{' | b'}' | b'=' | b'@' if !piped => return None,
+            b'|' => pipes += 1,
+            b'\t' => tabs += 1,
+            b',' => commas += 1,
+            b';' => semicolons += 1,
+            _ => {}
+        }
+    }
+    pick_delimiter(pipes, tabs, commas, semicolons)
+}
+
 fn delimiter(line: &str) -> Option<char> {
     // One pass over the line counts all four, instead of one pass per candidate.
     let (mut pipes, mut tabs, mut commas, mut semicolons) = (0, 0, 0, 0);
@@ -126,6 +146,11 @@ fn delimiter(line: &str) -> Option<char> {
             _ => {}
         }
     }
+    pick_delimiter(pipes, tabs, commas, semicolons)
+}
+
+/// The delimiter a line's counts announce: two pipes, else a tab, a comma, a semicolon.
+fn pick_delimiter(pipes: usize, tabs: usize, commas: usize, semicolons: usize) -> Option<char> {
     if pipes >= 2 {
         Some('|')
     } else if tabs >= 1 {

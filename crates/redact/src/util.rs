@@ -43,22 +43,25 @@ pub(crate) fn anchored_re(pattern: &str) -> meta::Regex {
 /// then, as in `find_iter`, the first start (in text order) where the pattern matches
 /// gives the leftmost match, and starts inside a match are skipped. When a cheap scan can
 /// name the few possible starts, this avoids running the automaton over every byte.
-pub(crate) fn find_at_starts(re: &meta::Regex, t: &str, starts: &[usize]) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(starts.len());
+/// The matches come in text order, searched as they are taken.
+pub(crate) fn find_at_starts<'a>(
+    re: &'a meta::Regex,
+    t: &'a str,
+    starts: &'a [usize],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut cursor = 0;
-    for &p in starts {
+    starts.iter().filter_map(move |&p| {
         if p < cursor || !t.is_char_boundary(p) {
-            continue;
+            return None;
         }
         let input = Input::new(t).range(p..).anchored(Anchored::Yes);
-        if let Some(hm) = re.search_half(&input)
-            && hm.offset() > p
-        {
-            out.push((p, hm.offset()));
-            cursor = hm.offset();
+        let hm = re.search_half(&input)?;
+        if hm.offset() <= p {
+            return None;
         }
-    }
-    out
+        cursor = hm.offset();
+        Some((p, hm.offset()))
+    })
 }
 
 /// Rewrites `\d` as `[0-9]`. Every value format detected here (cards, IPs, dates, ids)
@@ -89,6 +92,7 @@ pub(crate) fn ascii_digits(pattern: &str) -> String {
 /// look-alikes contain one) and the `-`, `_` and `:` separators (ids, timestamps, IPv6).
 /// Texts carry a few dozen of each, so listing them once spares every detector its own
 /// walk over the bytes.
+#[derive(Default)]
 pub(crate) struct Landmarks {
     /// `[start, end)` of each digit run, in text order.
     pub runs: Vec<(usize, usize)>,
@@ -97,66 +101,138 @@ pub(crate) struct Landmarks {
 }
 
 impl Landmarks {
+    #[cfg(test)]
     pub(crate) fn of(b: &[u8]) -> Landmarks {
         let mut marks = Landmarks {
-            runs: Vec::with_capacity(b.len() / 16),
-            seps: Vec::with_capacity(b.len() / 16),
+            runs: Vec::new(),
+            seps: Vec::new(),
         };
+        marks.fill(b);
+        marks
+    }
+
+    /// Replaces the landmarks with those of `b`, reusing the vectors.
+    pub(crate) fn fill(&mut self, b: &[u8]) {
+        self.runs.clear();
+        self.seps.clear();
         // Sixty-four bytes at a time, as bit masks: a branch per landmark instead of a
         // branch per byte. The last block is padded with NUL, which is neither.
-        let mut open = None;
+        let mut open = 0;
         let mut carry = 0;
         let mut blocks = b.chunks_exact(64);
         let mut base = 0;
         for block in &mut blocks {
-            marks.block(block, base, &mut open, &mut carry);
+            let mut blk = [0u8; 64];
+            blk.copy_from_slice(block);
+            self.block(&blk, base, &mut open, &mut carry);
             base += 64;
         }
         let mut last = [0u8; 64];
         let rest = blocks.remainder();
         last[..rest.len()].copy_from_slice(rest);
-        marks.block(&last, base, &mut open, &mut carry);
-        marks
+        self.block(&last, base, &mut open, &mut carry);
     }
 
     /// Adds the landmarks of one 64-byte block at `base`. `open` is the start of a digit
     /// run still open, `carry` 1 when the byte before the block is a digit.
-    fn block(&mut self, block: &[u8], base: usize, open: &mut Option<usize>, carry: &mut u64) {
-        let (mut digits, mut seps) = (0u64, 0u64);
-        for (i, chunk) in block.chunks_exact(8).enumerate() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let x = u64::from_le_bytes(word);
-            digits |= gather(digit_mask(x)) << (8 * i);
-            seps |= gather(eq_mask(x, b'-') | eq_mask(x, b'_') | eq_mask(x, b':')) << (8 * i);
-        }
+    #[inline(always)]
+    fn block(&mut self, block: &[u8; 64], base: usize, open: &mut usize, carry: &mut u64) {
+        let (digits, mut seps) = masks(block);
         while seps != 0 {
             self.seps.push(base + seps.trailing_zeros() as usize);
             seps &= seps - 1;
         }
         let before = (digits << 1) | *carry;
         *carry = digits >> 63;
-        let starts = digits & !before;
-        // Each bit is the first byte after a run.
-        let ends = !digits & before;
-        let mut events = starts | ends;
+        // Each bit is the first byte of a run or the first byte after one.
+        let mut events = digits ^ before;
         while events != 0 {
             let i = events.trailing_zeros();
             let p = base + i as usize;
-            if starts >> i & 1 == 1 {
-                *open = Some(p);
-            } else if let Some(s) = open.take() {
-                self.runs.push((s, p));
+            if digits >> i & 1 == 1 {
+                *open = p;
+            } else {
+                self.runs.push((*open, p));
             }
             events &= events - 1;
         }
     }
 }
 
+/// Bit `i` of the first mask: byte `i` of `block` is an ASCII digit; of the second: it is
+/// `-`, `_` or `:`.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn masks(block: &[u8; 64]) -> (u64, u64) {
+    // SAFETY: the only requirement of calling a `#[target_feature(enable = "sse2")]`
+    // function is that the CPU supports SSE2, and this is only compiled when SSE2 is
+    // enabled for the whole build (`cfg(target_feature = "sse2")`, part of the x86-64
+    // baseline), so every CPU this binary may run on has it.
+    unsafe { masks_sse2(block) }
+}
+
+/// [`masks`] with SSE2: sixteen bytes per compare. The intrinsics take no pointers; the
+/// vectors are built from plain integers.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn masks_sse2(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8, _mm_sub_epi8,
+    };
+    let (mut digits, mut seps) = (0u64, 0u64);
+    for (i, lane) in block.chunks_exact(16).enumerate() {
+        let half = |k: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&lane[k..k + 8]);
+            i64::from_le_bytes(w)
+        };
+        let v = _mm_set_epi64x(half(8), half(0));
+        // `c - '0'` (wrapping) is at most 9 exactly for the digits.
+        let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+        let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+        let is_sep = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8)),
+            ),
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)),
+        );
+        // `movemask` sets the low 16 bits only.
+        digits |= u64::from(_mm_movemask_epi8(is_digit) as u16) << (16 * i);
+        seps |= u64::from(_mm_movemask_epi8(is_sep) as u16) << (16 * i);
+    }
+    (digits, seps)
+}
+
+/// Portable form of the SSE2 [`masks`].
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn masks(block: &[u8; 64]) -> (u64, u64) {
+    masks_swar(block)
+}
+
+/// [`masks`] eight bytes at a time as SWAR bit masks (also compiled for the tests, which
+/// compare it with the SSE2 form).
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn masks_swar(block: &[u8; 64]) -> (u64, u64) {
+    let (mut digits, mut seps) = (0u64, 0u64);
+    for (i, chunk) in block.chunks_exact(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        digits |= gather(digit_mask(x)) << (8 * i);
+        seps |= gather(eq_mask(x, b'-') | eq_mask(x, b'_') | eq_mask(x, b':')) << (8 * i);
+    }
+    (digits, seps)
+}
+
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 const ONES: u64 = 0x0101_0101_0101_0101;
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `x` that equals `c`.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn eq_mask(x: u64, c: u8) -> u64 {
     let y = x ^ (u64::from(c) * ONES);
     // High bit set where a byte of `y` is non-zero; no byte carries into the next.
@@ -165,11 +241,13 @@ fn eq_mask(x: u64, c: u8) -> u64 {
 }
 
 /// Bit `i` set when the high bit of byte `i` (little-endian) of `m` is set.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn gather(m: u64) -> u64 {
     (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// The high bit of each byte of `x` that is an ASCII digit.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn digit_mask(x: u64) -> u64 {
     // With the high bits cleared no byte carries into the next: each sum's high bit says
     // whether the byte is >= 0x30, resp. >= 0x3A.
@@ -251,6 +329,42 @@ pub(crate) fn nearest_cue(window: &str, positive: &Regex, negative: &Regex) -> O
 #[cfg(test)]
 mod tests {
     use super::Landmarks;
+
+    #[test]
+    fn block_masks_match_a_byte_loop() {
+        let naive = |b: &[u8; 64]| {
+            let (mut d, mut s) = (0u64, 0u64);
+            for (i, &c) in b.iter().enumerate() {
+                d |= u64::from(c.is_ascii_digit()) << i;
+                s |= u64::from(matches!(c, b'-' | b'_' | b':')) << i;
+            }
+            (d, s)
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut blocks: Vec<[u8; 64]> = (0..=255u8)
+            .collect::<Vec<u8>>()
+            .chunks_exact(64)
+            .map(|c| {
+                let mut b = [0u8; 64];
+                b.copy_from_slice(c);
+                b
+            })
+            .collect();
+        for _ in 0..2000 {
+            let mut b = [0u8; 64];
+            for c in &mut b {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *c = seed as u8;
+            }
+            blocks.push(b);
+        }
+        for b in &blocks {
+            assert_eq!(super::masks(b), naive(b), "{b:?}");
+            assert_eq!(super::masks_swar(b), naive(b), "{b:?}");
+        }
+    }
 
     #[test]
     fn landmarks_match_a_byte_loop() {
