@@ -72,9 +72,10 @@ async fn tampering_is_found_and_named() {
     let (code, out) = verify(dir);
     assert_eq!(code, 0, "an untouched store verifies: {out}");
     assert!(out.starts_with("ok:"), "{out}");
-    assert!(
-        count(dir, "SELECT count(*) FROM blobs") > 0,
-        "content blobs are covered too"
+    assert_eq!(
+        count(dir, "SELECT count(*) FROM blobs"),
+        0,
+        "message content lives in the covered span chunks, not in hash-keyed tables"
     );
     assert!(
         count(dir, "SELECT count(*) FROM audit_checkpoints") > 0,
@@ -128,14 +129,9 @@ async fn tampering_is_found_and_named() {
             "spans: rows".into(),
         ),
         (
-            "edit a message list cell",
-            "UPDATE list_cells SET elem = prev WHERE hash = (SELECT hash FROM list_cells WHERE prev IS NOT NULL LIMIT 1)".into(),
-            "does not match its content hash".into(),
-        ),
-        (
-            "delete a content blob",
-            "DELETE FROM blobs WHERE hash = (SELECT hash FROM blobs LIMIT 1)".into(),
-            "blobs: rows were added, removed or changed".into(),
+            "delete a chunk of span details and message content",
+            "DELETE FROM span_chunks WHERE id = (SELECT max(id) FROM span_chunks)".into(),
+            "span_chunks".into(),
         ),
         (
             "delete an audit entry",

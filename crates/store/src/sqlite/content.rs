@@ -1,20 +1,29 @@
 //! How span content is laid out at rest.
 //!
 //! Agents resend the whole conversation on every turn, so the Nth model call
-//! carries N messages of which N-1 were already stored. Content is therefore
-//! stored as content-addressed cons lists: each message is a blob keyed by
-//! its hash, and each list cell is keyed by hash(previous cell, element), so
-//! two conversations that share a prefix share its cells, and a span refers
-//! to its whole history by one 16-byte hash. Canonical messages and large
-//! JSON-array attribute values (e.g. `gen_ai.input.messages`) are stored this
-//! way, the latter only when the stored form rebuilds the original string
-//! byte for byte. Everything else is one zstd-compressed JSON document per span.
+//! carries N messages of which N-1 were already stored. Each message (and
+//! each element of a large JSON-array attribute such as
+//! `gen_ai.input.messages`) is therefore stored once, as an entry of the span
+//! chunk of the export request that first carried it, and a span refers to
+//! its lists as arrays of [`Entry`] addresses. The writer keeps a bounded map
+//! from content hash to address (see `prepare::Committed`) to find what is
+//! already stored; a miss only stores an element twice.
+//!
+//! Why addresses and not hashes: hash-keyed tables take every insert at a
+//! random key, and at a few hundred thousand spans those B-tree pages were
+//! two thirds of everything the write-ahead log wrote. Addresses append.
+//! Stores written before this layout hold content-addressed cons lists
+//! (tables `list_cells` and `blobs`, lists named by [`ListRef::Cells`]);
+//! they are still read, and swept by erasure, but no longer written.
+//!
+//! Large JSON-array attribute values are split into elements only when the
+//! stored form rebuilds the original string byte for byte.
 
 use std::cell::RefCell;
 use std::io;
 
 use glassbox_model::{Attributes, Message};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, ser::Formatter};
 
 /// Attribute strings shorter than this are kept inline.
@@ -80,42 +89,67 @@ pub fn decompress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     })
 }
 
-/// Blobs and list cells produced while encoding one record, to insert-or-ignore by hash.
-#[derive(Default)]
-pub struct Blobs {
-    /// Element blobs, uncompressed JSON until [`Blobs::seal`].
-    pub blobs: Vec<(Hash, Vec<u8>)>,
-    /// (cell, previous cell or None for the head, element)
-    pub cells: Vec<(Hash, Option<Hash>, Hash)>,
-}
+/// Where a content element is stored: entry `.1` of span chunk `.0`. Chunk
+/// 0 stands for the chunk of the span that refers to it, whose id is not
+/// known until the writer inserts it. Serialised as `[chunk, index]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Entry(pub i64, pub u32);
 
-impl Blobs {
-    /// Stores `items` as a cons list; returns the last cell's hash (None for an empty list).
-    fn put_list(&mut self, items: impl IntoIterator<Item = Vec<u8>>) -> Option<String> {
-        let mut prev: Option<Hash> = None;
-        for item in items {
-            let elem = hash(&item);
-            self.blobs.push((elem, item));
-            let mut key = [0u8; 32];
-            key[..16].copy_from_slice(&prev.unwrap_or([0; 16]));
-            key[16..].copy_from_slice(&elem);
-            let cell = hash(&key);
-            self.cells.push((cell, prev, elem));
-            prev = Some(cell);
+impl Entry {
+    /// The address with "the span's own chunk" resolved to `own`.
+    pub fn resolve(self, own: i64) -> Entry {
+        if self.0 == 0 {
+            Entry(own, self.1)
+        } else {
+            self
         }
-        prev.map(|h| hex(&h))
     }
 }
 
-/// Reads stored content back: blob bytes by hash, and list cells by hash.
+/// A stored list of content elements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ListRef {
+    /// The elements' addresses, in order.
+    Entries(Vec<Entry>),
+    /// Stores written before addresses: the hex hash of the list's last cons cell.
+    Cells(String),
+}
+
+/// Where a record's lists go as they are encoded.
+pub trait Lists {
+    /// Stores `items`; returns the list's reference (None for an empty list).
+    fn put_list(&mut self, items: Vec<Vec<u8>>) -> Option<ListRef>;
+}
+
+/// Reads stored content back.
 pub trait Fetch {
+    /// The bytes of one element.
+    fn entry(&mut self, at: Entry) -> Option<Vec<u8>>;
+    /// Older stores: blob bytes by hash.
     fn blob(&mut self, h: &Hash) -> Option<Vec<u8>>;
-    /// (previous cell, element)
+    /// Older stores: (previous cell, element) of a list cell.
     fn cell(&mut self, h: &Hash) -> Option<(Option<Hash>, Hash)>;
 }
 
+/// The elements of a list, in order; `own` is the referring span's chunk.
+fn get_list(list: &ListRef, own: i64, fetch: &mut dyn Fetch) -> Result<Vec<Vec<u8>>, String> {
+    match list {
+        ListRef::Entries(entries) => entries
+            .iter()
+            .map(|e| {
+                let at = e.resolve(own);
+                fetch
+                    .entry(at)
+                    .ok_or_else(|| format!("missing content entry {} of chunk {}", at.1, at.0))
+            })
+            .collect(),
+        ListRef::Cells(last) => get_cells(last, fetch),
+    }
+}
+
 /// Walks a cons list back from its last cell; returns the elements in order.
-fn get_list(last: &str, fetch: &mut dyn Fetch) -> Result<Vec<Vec<u8>>, String> {
+fn get_cells(last: &str, fetch: &mut dyn Fetch) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     let mut next = Some(unhex(last).ok_or("bad content reference")?);
     while let Some(cell) = next {
@@ -130,6 +164,7 @@ fn get_list(last: &str, fetch: &mut dyn Fetch) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
+#[cfg(test)]
 fn hex(h: &Hash) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -180,13 +215,13 @@ fn render(v: &Value, spaced: bool) -> Option<String> {
 }
 
 /// Replaces large JSON-array string attributes by element references, when lossless.
-pub fn split_attributes(attrs: &Attributes, blobs: &mut Blobs) -> Attributes {
+pub fn split_attributes(attrs: &Attributes, lists: &mut dyn Lists) -> Attributes {
     let mut out = Attributes::new();
     for (k, v) in attrs {
         if let Value::String(s) = v
             && s.len() >= SPLIT_MIN_BYTES
             && s.starts_with('[')
-            && let Some(refs) = split_array(s, blobs)
+            && let Some(refs) = split_array(s, lists)
         {
             out.insert(k.clone(), refs);
             continue;
@@ -196,7 +231,7 @@ pub fn split_attributes(attrs: &Attributes, blobs: &mut Blobs) -> Attributes {
     out
 }
 
-fn split_array(s: &str, blobs: &mut Blobs) -> Option<Value> {
+fn split_array(s: &str, lists: &mut dyn Lists) -> Option<Value> {
     let parsed: Value = serde_json::from_str(s).ok()?;
     let items = parsed.as_array()?;
     // Compact JSON (JavaScript, Go, Rust clients) is checked against the
@@ -229,14 +264,18 @@ fn split_array(s: &str, blobs: &mut Blobs) -> Option<Value> {
     } else {
         return None;
     };
-    let list = blobs.put_list(elements);
+    let list = lists.put_list(elements);
     Some(
         serde_json::json!({ "$glassbox_split": if spaced { "spaced" } else { "compact" }, "list": list }),
     )
 }
 
-/// Inverse of [`split_attributes`].
-pub fn join_attributes(attrs: &mut Attributes, fetch: &mut dyn Fetch) -> Result<(), String> {
+/// Inverse of [`split_attributes`]; `own` is the record's chunk (0 for a log).
+pub fn join_attributes(
+    attrs: &mut Attributes,
+    own: i64,
+    fetch: &mut dyn Fetch,
+) -> Result<(), String> {
     for v in attrs.values_mut() {
         let Some(mode) = v
             .get("$glassbox_split")
@@ -245,8 +284,11 @@ pub fn join_attributes(attrs: &mut Attributes, fetch: &mut dyn Fetch) -> Result<
         else {
             continue;
         };
-        let items = match v.get("list").and_then(Value::as_str) {
-            Some(last) => get_list(last, fetch)?,
+        let items = match v.get("list").filter(|l| !l.is_null()) {
+            Some(list) => {
+                let list = ListRef::deserialize(list).map_err(|e| e.to_string())?;
+                get_list(&list, own, fetch)?
+            }
             None => Vec::new(),
         };
         let items = items
@@ -260,19 +302,24 @@ pub fn join_attributes(attrs: &mut Attributes, fetch: &mut dyn Fetch) -> Result<
 }
 
 /// Stores messages as a list; returns its reference (None when empty).
-pub fn put_messages(messages: &[Message], blobs: &mut Blobs) -> Option<String> {
-    blobs.put_list(
+pub fn put_messages(messages: &[Message], lists: &mut dyn Lists) -> Option<ListRef> {
+    lists.put_list(
         messages
             .iter()
-            .map(|m| serde_json::to_vec(m).unwrap_or_default()),
+            .map(|m| serde_json::to_vec(m).unwrap_or_default())
+            .collect(),
     )
 }
 
-pub fn get_messages(list: Option<&str>, fetch: &mut dyn Fetch) -> Result<Vec<Message>, String> {
-    let Some(last) = list else {
+pub fn get_messages(
+    list: Option<&ListRef>,
+    own: i64,
+    fetch: &mut dyn Fetch,
+) -> Result<Vec<Message>, String> {
+    let Some(list) = list else {
         return Ok(Vec::new());
     };
-    get_list(last, fetch)?
+    get_list(list, own, fetch)?
         .iter()
         .map(|bytes| serde_json::from_slice(bytes).map_err(|e| e.to_string()))
         .collect()
@@ -280,45 +327,128 @@ pub fn get_messages(list: Option<&str>, fetch: &mut dyn Fetch) -> Result<Vec<Mes
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
-    struct Mem(Blobs);
-    impl Fetch for Mem {
-        fn blob(&mut self, h: &Hash) -> Option<Vec<u8>> {
-            self.0
-                .blobs
-                .iter()
-                .find(|(k, _)| k == h)
-                .map(|(_, v)| v.clone())
-        }
-        fn cell(&mut self, h: &Hash) -> Option<(Option<Hash>, Hash)> {
-            self.0
-                .cells
-                .iter()
-                .find(|(k, _, _)| k == h)
-                .map(|(_, p, e)| (*p, *e))
+    /// An in-memory store: chunk 7 holds what this record added (so its
+    /// references use chunk 0), and older stores' cons lists.
+    #[derive(Default)]
+    struct Mem {
+        entries: Vec<Vec<u8>>,
+        known: HashMap<Hash, u32>,
+        blobs: HashMap<Hash, Vec<u8>>,
+        cells: HashMap<Hash, (Option<Hash>, Hash)>,
+    }
+    const OWN: i64 = 7;
+
+    impl Lists for Mem {
+        fn put_list(&mut self, items: Vec<Vec<u8>>) -> Option<ListRef> {
+            if items.is_empty() {
+                return None;
+            }
+            let entries = items
+                .into_iter()
+                .map(|item| {
+                    let h = hash(&item);
+                    let index = *self.known.entry(h).or_insert_with(|| {
+                        self.entries.push(item);
+                        u32::try_from(self.entries.len() - 1).unwrap()
+                    });
+                    Entry(0, index)
+                })
+                .collect();
+            Some(ListRef::Entries(entries))
         }
     }
 
-    #[test]
-    fn shared_prefixes_share_cells() {
-        let msgs: Vec<Message> = (0..5)
+    impl Mem {
+        /// How stores before addresses wrote a list.
+        fn put_cells(&mut self, items: Vec<Vec<u8>>) -> Option<ListRef> {
+            let mut prev: Option<Hash> = None;
+            for item in items {
+                let elem = hash(&item);
+                self.blobs.insert(elem, item);
+                let mut key = [0u8; 32];
+                key[..16].copy_from_slice(&prev.unwrap_or([0; 16]));
+                key[16..].copy_from_slice(&elem);
+                let cell = hash(&key);
+                self.cells.insert(cell, (prev, elem));
+                prev = Some(cell);
+            }
+            prev.map(|h| ListRef::Cells(hex(&h)))
+        }
+    }
+
+    impl Fetch for Mem {
+        fn entry(&mut self, at: Entry) -> Option<Vec<u8>> {
+            (at.0 == OWN).then(|| self.entries.get(at.1 as usize).cloned())?
+        }
+        fn blob(&mut self, h: &Hash) -> Option<Vec<u8>> {
+            self.blobs.get(h).cloned()
+        }
+        fn cell(&mut self, h: &Hash) -> Option<(Option<Hash>, Hash)> {
+            self.cells.get(h).copied()
+        }
+    }
+
+    fn messages(n: usize) -> Vec<Message> {
+        (0..n)
             .map(|i| Message {
                 role: "user".into(),
                 parts: vec![glassbox_model::Part::Text {
                     text: format!("m{i}"),
                 }],
             })
+            .collect()
+    }
+
+    #[test]
+    fn repeated_history_is_stored_once() {
+        let msgs = messages(5);
+        let mut mem = Mem::default();
+        let a = put_messages(&msgs[..3], &mut mem).unwrap();
+        let b = put_messages(&msgs, &mut mem).unwrap();
+        assert_eq!(mem.entries.len(), 5, "the 3-message prefix is stored once");
+        assert_eq!(get_messages(Some(&a), OWN, &mut mem).unwrap(), msgs[..3]);
+        assert_eq!(get_messages(Some(&b), OWN, &mut mem).unwrap(), msgs);
+        assert!(get_messages(None, OWN, &mut mem).unwrap().is_empty());
+        let missing = get_messages(Some(&b), OWN + 1, &mut mem).unwrap_err();
+        assert!(
+            missing.contains("missing content entry 0 of chunk 8"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn references_are_small_json() {
+        let mut mem = Mem::default();
+        let list = put_messages(&messages(2), &mut mem).unwrap();
+        assert_eq!(serde_json::to_string(&list).unwrap(), "[[0,0],[0,1]]");
+        let back: ListRef = serde_json::from_str("[[3,1]]").unwrap();
+        assert_eq!(back, ListRef::Entries(vec![Entry(3, 1)]));
+        assert_eq!(Entry(0, 4).resolve(9), Entry(9, 4));
+        assert_eq!(Entry(2, 4).resolve(9), Entry(2, 4));
+    }
+
+    #[test]
+    fn lists_written_before_addresses_still_read() {
+        let msgs = messages(4);
+        let mut mem = Mem::default();
+        let items = msgs
+            .iter()
+            .map(|m| serde_json::to_vec(m).unwrap())
             .collect();
-        let mut blobs = Blobs::default();
-        let a = put_messages(&msgs[..3], &mut blobs).unwrap();
-        let b = put_messages(&msgs, &mut blobs).unwrap();
-        let distinct: std::collections::HashSet<Hash> = blobs.cells.iter().map(|c| c.0).collect();
-        assert_eq!(distinct.len(), 5, "the 3-message prefix is shared");
-        let mut mem = Mem(blobs);
-        assert_eq!(get_messages(Some(&a), &mut mem).unwrap(), msgs[..3]);
-        assert_eq!(get_messages(Some(&b), &mut mem).unwrap(), msgs);
-        assert!(get_messages(None, &mut mem).unwrap().is_empty());
+        let list = mem.put_cells(items).unwrap();
+        let json = serde_json::to_value(&list).unwrap();
+        assert!(json.is_string(), "older details hold a hex string: {json}");
+        let list: ListRef = serde_json::from_value(json).unwrap();
+        assert_eq!(get_messages(Some(&list), OWN, &mut mem).unwrap(), msgs);
+        mem.cells.clear();
+        assert_eq!(
+            get_messages(Some(&list), OWN, &mut mem).unwrap_err(),
+            "missing list cell"
+        );
     }
 
     #[test]
@@ -339,16 +469,33 @@ mod tests {
                 Value::String(original.clone()),
             );
             attrs.insert("small".into(), Value::from(3));
-            let mut blobs = Blobs::default();
-            let mut split = split_attributes(&attrs, &mut blobs);
+            let mut mem = Mem::default();
+            let mut split = split_attributes(&attrs, &mut mem);
             assert_eq!(
                 split != attrs,
                 splits,
                 "only exactly-reproducible arrays are split"
             );
-            let mut mem = Mem(blobs);
-            join_attributes(&mut split, &mut mem).unwrap();
+            join_attributes(&mut split, OWN, &mut mem).unwrap();
             assert_eq!(split, attrs);
         }
+    }
+
+    #[test]
+    fn split_attributes_written_before_addresses_still_join() {
+        let original = format!(r#"[{{"a":"{}"}},{{"b":2}}]"#, "q".repeat(2000));
+        let mut mem = Mem::default();
+        let items = vec![
+            format!(r#"{{"a":"{}"}}"#, "q".repeat(2000)).into_bytes(),
+            br#"{"b":2}"#.to_vec(),
+        ];
+        let list = mem.put_cells(items).unwrap();
+        let mut attrs = Attributes::new();
+        attrs.insert(
+            "gen_ai.input.messages".into(),
+            serde_json::json!({"$glassbox_split": "compact", "list": list}),
+        );
+        join_attributes(&mut attrs, 0, &mut mem).unwrap();
+        assert_eq!(attrs["gen_ai.input.messages"], Value::String(original));
     }
 }

@@ -1,12 +1,15 @@
 //! Erasure: retention (everything older than a cutoff) and one user's data
 //! (GDPR Art. 17), in one transaction with an `erase` audit entry.
 //!
-//! Span rows, log records and metric points are deleted; a span's detail is
-//! one entry of a chunk shared with the other spans of its export request,
-//! so the chunk is rewritten with that entry emptied. Message content is
-//! shared by hash between spans, so it is swept by reachability: every list
-//! still referenced by a remaining span or log is marked, and the list cells
-//! and content blobs no longer reachable are deleted (their chunk entries
+//! Span rows, log records and metric points are deleted. A span's detail,
+//! and the message content its export request added, are entries of a chunk
+//! shared with the other spans of that request; content is referred to by
+//! later spans too, so chunks are swept by reachability: newest first (a
+//! span refers only to its own chunk and older ones), every entry that is
+//! neither a remaining span's detail nor content such a span refers to is
+//! emptied, and the chunk rewritten. Stores written before content addresses
+//! hold content in hash-keyed list cells and blobs: those no longer
+//! reachable from a remaining span or log are deleted (their chunk entries
 //! emptied). Every deleted or rewritten covered row is recorded with its
 //! digest before and after (`audit_erasures`), which is how `audit verify`
 //! still proves the remaining rows intact. Trace summaries and the model-call
@@ -15,14 +18,14 @@
 //! Cost: the sweep reads every remaining span's detail once — seconds per
 //! million spans; erasure is rare and runs on the writer thread.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use super::audit::{self, Auditor, ContentTally};
-use super::content::{self, Hash};
+use super::content::{self, Hash, ListRef};
 use super::prepare::{ChunkBuilder, chunk_entry};
 use super::vault::Vault;
 use crate::StoreError;
@@ -112,38 +115,57 @@ fn ids(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// List heads referenced by a span or log detail document.
-fn heads(v: &Value, out: &mut Vec<Hash>) {
-    match v {
-        Value::Object(o) => {
-            for key in ["input_list", "output_list"] {
-                if let Some(h) = o.get(key).and_then(Value::as_str).and_then(content::unhex) {
-                    out.push(h);
+/// What a span or log detail document refers to: content entries by chunk
+/// (`own` is the document's chunk) and, in older stores, list heads.
+#[derive(Default)]
+struct Reached {
+    entries: HashMap<i64, HashSet<u32>>,
+    heads: Vec<Hash>,
+}
+
+impl Reached {
+    fn add(&mut self, list: &Value, own: i64) {
+        match serde_json::from_value::<ListRef>(list.clone()) {
+            Ok(ListRef::Entries(entries)) => {
+                for e in entries {
+                    let at = e.resolve(own);
+                    self.entries.entry(at.0).or_default().insert(at.1);
                 }
             }
-            if o.contains_key("$glassbox_split")
-                && let Some(h) = o
-                    .get("list")
-                    .and_then(Value::as_str)
-                    .and_then(content::unhex)
-            {
-                out.push(h);
-            }
-            o.values().for_each(|x| heads(x, out));
+            Ok(ListRef::Cells(last)) => self.heads.extend(content::unhex(&last)),
+            Err(_) => {}
         }
-        Value::Array(a) => a.iter().for_each(|x| heads(x, out)),
-        _ => {}
+    }
+
+    fn walk(&mut self, v: &Value, own: i64) {
+        match v {
+            Value::Object(o) => {
+                for key in ["input_list", "output_list"] {
+                    if let Some(list) = o.get(key) {
+                        self.add(list, own);
+                    }
+                }
+                if o.contains_key("$glassbox_split")
+                    && let Some(list) = o.get("list")
+                {
+                    self.add(list, own);
+                }
+                o.values().for_each(|x| self.walk(x, own));
+            }
+            Value::Array(a) => a.iter().for_each(|x| self.walk(x, own)),
+            _ => {}
+        }
     }
 }
 
-/// Erases what `selector` names. Returns the report, the erasure's audit
-/// entry (apply after commit) and the content hashes no longer stored.
+/// Erases what `selector` names. Returns the report and the erasure's audit
+/// entry (apply after commit).
 pub fn erase(
     conn: &mut Connection,
     vault: &Vault,
     auditor: &Auditor,
     selector: &Selector,
-) -> Result<(Report, audit::Pending, Vec<Hash>), StoreError> {
+) -> Result<(Report, audit::Pending), StoreError> {
     // Freed pages are zeroed, so erased bytes do not linger in the file.
     conn.pragma_update(None, "secure_delete", true)?;
     let result = erase_in(conn, vault, auditor, selector);
@@ -156,7 +178,7 @@ fn erase_in(
     vault: &Vault,
     auditor: &Auditor,
     selector: &Selector,
-) -> Result<(Report, audit::Pending, Vec<Hash>), StoreError> {
+) -> Result<(Report, audit::Pending), StoreError> {
     let tx = conn.transaction()?;
     let mut report = Report::default();
     let mut erasures: Vec<Erasure> = Vec::new();
@@ -189,28 +211,14 @@ fn erase_in(
     };
     report.traces = tx.query_row("SELECT count(*) FROM erase_traces", [], |r| r.get(0))?;
 
-    // Spans, and their entries in the detail chunks.
-    let mut chunks: BTreeMap<i64, HashSet<usize>> = BTreeMap::new();
-    let mut span_ids = Vec::new();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT id, chunk_id, chunk_index FROM spans WHERE trace_id IN (SELECT trace_id FROM erase_traces)",
-        )?;
-        let mut q = stmt.query([])?;
-        while let Some(r) = q.next()? {
-            span_ids.push(r.get::<_, i64>(0)?);
-            let index: i64 = r.get(2)?;
-            chunks
-                .entry(r.get(1)?)
-                .or_default()
-                .insert(usize::try_from(index).unwrap_or(usize::MAX));
-        }
-    }
+    // Spans (their chunk entries go in the sweep below).
+    let span_ids = ids(
+        &tx,
+        "SELECT id FROM spans WHERE trace_id IN (SELECT trace_id FROM erase_traces)",
+        &[],
+    )?;
     report.spans = span_ids.len() as u64;
     delete_rows(&tx, "spans", &span_ids, &mut erasures)?;
-    for (chunk, emptied) in &chunks {
-        rewrite_chunk(&tx, vault, "span_chunks", *chunk, emptied, &mut erasures)?;
-    }
 
     // Logs of those traces (and, for retention, every older log and metric point).
     let log_ids = match cutoff {
@@ -248,26 +256,62 @@ fn erase_in(
          DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM erase_traces);",
     )?;
 
-    // Content: mark what remaining spans and logs reach, sweep the rest.
-    let mut roots: Vec<Hash> = Vec::new();
+    // Span chunks, newest first: keep the remaining spans' details and the
+    // content they reach, empty the rest.
+    let mut details: HashMap<i64, HashSet<u32>> = HashMap::new();
     {
-        let mut stmt = tx.prepare("SELECT data FROM span_chunks")?;
+        let mut stmt = tx.prepare("SELECT chunk_id, chunk_index FROM spans")?;
         let mut q = stmt.query([])?;
         while let Some(r) = q.next()? {
-            let data: Vec<u8> = r.get(0)?;
+            let index = u32::try_from(r.get::<_, i64>(1)?).unwrap_or(u32::MAX);
+            details.entry(r.get(0)?).or_default().insert(index);
+        }
+    }
+    let mut reached = Reached::default();
+    let mut span_chunks: Vec<(i64, HashSet<usize>)> = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT id, data FROM span_chunks ORDER BY id DESC")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let id: i64 = r.get(0)?;
+            let data: Vec<u8> = r.get(1)?;
             if data.is_empty() {
                 continue;
             }
             let plain = content::decompress(&vault.open_value("span_chunks", &data)?)
                 .map_err(StoreError::Corrupt)?;
-            let mut i = 0;
+            let mine = details.remove(&id).unwrap_or_default();
+            for &i in &mine {
+                if let Some(entry) = chunk_entry(&plain, i as usize)
+                    && let Ok(v) = serde_json::from_slice::<Value>(entry)
+                {
+                    reached.walk(&v, id);
+                }
+            }
+            let used = reached.entries.remove(&id).unwrap_or_default();
+            let mut dead = HashSet::new();
+            let mut i = 0usize;
             while let Some(entry) = chunk_entry(&plain, i) {
-                if let Ok(v) = serde_json::from_slice::<Value>(entry) {
-                    heads(&v, &mut roots);
+                let index = u32::try_from(i).unwrap_or(u32::MAX);
+                if !entry.is_empty() && !mine.contains(&index) && !used.contains(&index) {
+                    dead.insert(i);
                 }
                 i += 1;
             }
+            if !dead.is_empty() {
+                span_chunks.push((id, dead));
+            }
         }
+    }
+    let emptied: u64 = span_chunks.iter().map(|(_, d)| d.len() as u64).sum();
+    // What is not a span's detail is content.
+    report.content_blobs = emptied.saturating_sub(report.spans);
+    for (chunk, dead) in &span_chunks {
+        rewrite_chunk(&tx, vault, "span_chunks", *chunk, dead, &mut erasures)?;
+    }
+    // Logs (and, in older stores, spans) reach content through list cells.
+    let mut roots = std::mem::take(&mut reached.heads);
+    {
         let mut stmt = tx.prepare("SELECT detail FROM logs")?;
         let mut q = stmt.query([])?;
         while let Some(r) = q.next()? {
@@ -275,7 +319,9 @@ fn erase_in(
             let plain = content::decompress(&vault.open_value("logs", &data)?)
                 .map_err(StoreError::Corrupt)?;
             if let Ok(v) = serde_json::from_slice::<Value>(&plain) {
-                heads(&v, &mut roots);
+                let mut from_log = Reached::default();
+                from_log.walk(&v, 0);
+                roots.extend(from_log.heads);
             }
         }
     }
@@ -302,7 +348,6 @@ fn erase_in(
         }
     }
     let mut removed = ContentTally::default();
-    let mut forgotten: Vec<Hash> = Vec::new();
     let mut blob_chunks: BTreeMap<i64, HashSet<usize>> = BTreeMap::new();
     {
         // (cell, previous cell, element) as stored.
@@ -327,7 +372,6 @@ fn erase_in(
                 ],
             );
             tx.execute("DELETE FROM list_cells WHERE hash = ?1", [hash])?;
-            forgotten.extend(Hash::try_from(hash.as_slice()).ok());
         }
         report.list_cells = dead_cells.len() as u64;
         let mut dead_blobs: Vec<(Vec<u8>, i64, i64)> = Vec::new();
@@ -354,9 +398,8 @@ fn erase_in(
                 .entry(*chunk)
                 .or_default()
                 .insert(usize::try_from(*index).unwrap_or(usize::MAX));
-            forgotten.extend(Hash::try_from(hash.as_slice()).ok());
         }
-        report.content_blobs = dead_blobs.len() as u64;
+        report.content_blobs += dead_blobs.len() as u64;
     }
     for (chunk, emptied) in &blob_chunks {
         rewrite_chunk(&tx, vault, "blob_chunks", *chunk, emptied, &mut erasures)?;
@@ -365,5 +408,5 @@ fn erase_in(
     about["report"] = serde_json::to_value(&report).unwrap_or_default();
     let pending = auditor.append_erasure(&tx, &erasures, &removed, about)?;
     tx.commit()?;
-    Ok((report, pending, forgotten))
+    Ok((report, pending))
 }

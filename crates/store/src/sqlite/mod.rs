@@ -413,10 +413,11 @@ fn writer_loop(
             }
             Work::Erase(selector, reply) => {
                 let outcome = erase::erase(&mut conn, vault, &auditor, &selector).and_then(
-                    |(report, entry, forgotten)| {
+                    |(report, entry)| {
                         auditor.apply(entry);
-                        committed.forget(&forgotten);
-                        seen.forget(&forgotten);
+                        // Emptied entries and deleted resources must not be referred to again.
+                        committed.forget_all();
+                        seen.forget_all();
                         // Erased traces and calls leave the in-memory index too.
                         let fresh = hot::HotIndex::load(&conn)?;
                         if let Ok(mut h) = hot.write() {
@@ -450,7 +451,8 @@ fn writer_loop(
             }
         }
         let (results, changes) = commit_group(&mut conn, &jobs, &mut seen, &mut auditor);
-        committed.extend(seen.committed());
+        let (resources, content) = seen.committed();
+        committed.extend(resources, content);
         // Readers see the new rows only once they are durable.
         if let Ok(mut hot) = hot.write() {
             for c in changes.calls {

@@ -1,44 +1,77 @@
 //! Encoding for the write path, done by the callers' threads so the single
 //! writer thread only runs SQL: JSON, content splitting, hashing and zstd.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use glassbox_model::{Attributes, LogRecord, MetricPoint, Span};
 
-use super::content::{self, Blobs, Hash};
+use super::content::{self, Entry, Hash, ListRef, Lists};
 use super::vault::Vault;
 use super::write::{LogDetail, MetricDetail, SpanDetail};
 use crate::{StoreError, WriteBatch};
 
-/// Content hashes known to be committed, so preparers can skip compressing
-/// content that is already stored (the history agents resend every turn).
-/// Only the writer adds to it, and only after a commit; bounded by clearing.
+/// What preparers may take as already stored. Only the writer adds to it,
+/// and only after a commit; both parts are bounded.
 #[derive(Default)]
-pub struct Committed(Mutex<HashSet<Hash>>);
+pub struct Committed {
+    /// Resource hashes: a known resource is passed by hash only.
+    resources: Mutex<HashSet<Hash>>,
+    /// Content elements by hash, so the history agents resend every turn is
+    /// referred to, not stored again.
+    content: Mutex<ContentIndex>,
+}
+
+/// Two generations of hash → address: when the newer fills up it becomes the
+/// older and the oldest is dropped, so what live conversations resend stays
+/// found while memory stays bounded (~40 MB at the limit).
+#[derive(Default)]
+struct ContentIndex {
+    newer: HashMap<Hash, Entry>,
+    older: HashMap<Hash, Entry>,
+}
 
 impl Committed {
-    const MAX: usize = 1_000_000;
+    const MAX_RESOURCES: usize = 100_000;
+    const CONTENT_GENERATION: usize = 500_000;
 
     pub fn contains(&self, h: &Hash) -> bool {
-        self.0.lock().map(|s| s.contains(h)).unwrap_or(false)
+        self.resources
+            .lock()
+            .map(|s| s.contains(h))
+            .unwrap_or(false)
     }
 
-    /// After an erasure: these are no longer stored, so must be written again if seen.
-    pub fn forget(&self, hashes: &[Hash]) {
-        if let Ok(mut s) = self.0.lock() {
-            for h in hashes {
-                s.remove(h);
-            }
+    /// Where the element with this hash is stored, if known.
+    pub fn content(&self, h: &Hash) -> Option<Entry> {
+        let index = self.content.lock().ok()?;
+        index.newer.get(h).or_else(|| index.older.get(h)).copied()
+    }
+
+    /// After an erasure: entries may have been emptied, resources deleted.
+    pub fn forget_all(&self) {
+        if let Ok(mut s) = self.resources.lock() {
+            s.clear();
+        }
+        if let Ok(mut c) = self.content.lock() {
+            *c = ContentIndex::default();
         }
     }
 
-    pub fn extend(&self, hashes: impl IntoIterator<Item = Hash>) {
-        if let Ok(mut s) = self.0.lock() {
-            if s.len() > Self::MAX {
+    pub fn extend(&self, resources: Vec<Hash>, content: Vec<(Hash, Entry)>) {
+        if let Ok(mut s) = self.resources.lock() {
+            if s.len() > Self::MAX_RESOURCES {
                 s.clear();
             }
-            s.extend(hashes);
+            s.extend(resources);
+        }
+        if let Ok(mut c) = self.content.lock() {
+            for (h, at) in content {
+                if c.newer.len() >= Self::CONTENT_GENERATION {
+                    c.older = std::mem::take(&mut c.newer);
+                }
+                c.newer.insert(h, at);
+            }
         }
     }
 }
@@ -81,38 +114,39 @@ pub fn chunk_entry(chunk: &[u8], index: usize) -> Option<&[u8]> {
     None
 }
 
-/// New content of one record: blobs as (hash, index in the batch's blob chunk), and list cells.
-pub struct Content {
-    pub blobs: Vec<(Hash, u32)>,
-    pub cells: Vec<(Hash, Option<Hash>, Hash)>,
-}
-
-/// Gathers a batch's new content into one blob chunk. Content already
-/// committed, or already sealed earlier in this batch (a session's turns
-/// often share a request), is passed by hash only, or not at all.
+/// Gathers a batch's span details and new content into one chunk. Content
+/// already committed, or already added earlier in this batch (a session's
+/// turns often share a request), is referred to by address instead.
 struct Sealer<'a> {
     committed: &'a Committed,
-    in_batch: HashSet<Hash>,
+    in_batch: HashMap<Hash, u32>,
     chunk: ChunkBuilder,
+    /// Content added to `chunk`: (hash, entry), published after commit.
+    new_content: Vec<(Hash, u32)>,
 }
 
-impl Sealer<'_> {
-    fn seal(&mut self, blobs: Blobs) -> Content {
-        let mut out = Content {
-            blobs: Vec::new(),
-            cells: Vec::new(),
-        };
-        for (h, json) in blobs.blobs {
-            if self.in_batch.insert(h) && !self.committed.contains(&h) {
-                out.blobs.push((h, self.chunk.push(&json)));
-            }
+impl Lists for Sealer<'_> {
+    fn put_list(&mut self, items: Vec<Vec<u8>>) -> Option<ListRef> {
+        if items.is_empty() {
+            return None;
         }
-        out.cells = blobs
-            .cells
+        let entries = items
             .into_iter()
-            .filter(|(h, _, _)| self.in_batch.insert(*h))
+            .map(|item| {
+                let h = content::hash(&item);
+                if let Some(&index) = self.in_batch.get(&h) {
+                    return Entry(0, index);
+                }
+                if let Some(at) = self.committed.content(&h) {
+                    return at;
+                }
+                let index = self.chunk.push(&item);
+                self.in_batch.insert(h, index);
+                self.new_content.push((h, index));
+                Entry(0, index)
+            })
             .collect();
-        out
+        Some(ListRef::Entries(entries))
     }
 }
 
@@ -132,15 +166,14 @@ fn resource(r: &Attributes, committed: &Committed) -> Resource {
 /// out) and its encoded content; its detail JSON moves into the batch's chunk.
 pub struct PreparedSpan {
     pub span: Span,
-    detail: Vec<u8>,
-    pub content: Content,
+    /// The span's detail: this entry of the batch's chunk.
+    pub chunk_index: u32,
     pub resource: Resource,
 }
 
 pub struct PreparedLog {
     pub log: LogRecord,
     pub detail: Vec<u8>,
-    pub content: Content,
     pub resource: Resource,
 }
 
@@ -153,10 +186,10 @@ pub struct PreparedMetric {
 /// A [`WriteBatch`] encoded for the SQLite writer.
 pub struct PreparedBatch {
     pub spans: Vec<PreparedSpan>,
-    /// The spans' details, entry i for span i (see [`ChunkBuilder`]).
+    /// The spans' details and the content they added (see [`ChunkBuilder`]).
     pub span_chunk: Option<Vec<u8>>,
-    /// The batch's new content blobs (see [`Content`]).
-    pub blob_chunk: Option<Vec<u8>>,
+    /// The content `span_chunk` adds: (hash, entry).
+    pub new_content: Vec<(Hash, u32)>,
     pub logs: Vec<PreparedLog>,
     pub metrics: Vec<PreparedMetric>,
     pub scores: Vec<glassbox_model::Score>,
@@ -179,22 +212,19 @@ pub fn prepare(
 ) -> Result<PreparedBatch, StoreError> {
     let mut sealer = Sealer {
         committed,
-        in_batch: HashSet::new(),
+        in_batch: HashMap::new(),
         chunk: ChunkBuilder::default(),
+        new_content: Vec::new(),
     };
-    let mut spans: Vec<PreparedSpan> = batch
+    let spans: Vec<PreparedSpan> = batch
         .spans
         .into_iter()
         .map(|s| prepare_span(s, &mut sealer))
         .collect();
-    let mut details = ChunkBuilder::default();
-    for s in &mut spans {
-        details.push(&std::mem::take(&mut s.detail));
-    }
     let mut logs: Vec<PreparedLog> = batch
         .logs
         .into_iter()
-        .map(|l| prepare_log(l, &mut sealer))
+        .map(|l| prepare_log(l, committed))
         .collect();
     let mut metrics: Vec<PreparedMetric> = batch
         .metrics
@@ -209,15 +239,12 @@ pub fn prepare(
         m.detail = vault.seal("metric_points", std::mem::take(&mut m.detail))?;
     }
     Ok(PreparedBatch {
-        span_chunk: details
+        span_chunk: sealer
+            .chunk
             .finish()
             .map(|c| vault.seal("span_chunks", c))
             .transpose()?,
-        blob_chunk: sealer
-            .chunk
-            .finish()
-            .map(|c| vault.seal("blob_chunks", c))
-            .transpose()?,
+        new_content: sealer.new_content,
         spans,
         logs,
         metrics,
@@ -226,18 +253,17 @@ pub fn prepare(
 }
 
 fn prepare_span(mut span: Span, sealer: &mut Sealer<'_>) -> PreparedSpan {
-    let mut blobs = Blobs::default();
     // Messages move into content lists; the writer needs the call's numbers only.
     let (input_list, output_list) = match span.model_call.as_mut() {
         Some(c) => (
-            content::put_messages(&std::mem::take(&mut c.input_messages), &mut blobs),
-            content::put_messages(&std::mem::take(&mut c.output_messages), &mut blobs),
+            content::put_messages(&std::mem::take(&mut c.input_messages), sealer),
+            content::put_messages(&std::mem::take(&mut c.output_messages), sealer),
         ),
         None => (None, None),
     };
     let model_call = span.model_call.clone();
     let detail = SpanDetail {
-        attributes: content::split_attributes(&std::mem::take(&mut span.attributes), &mut blobs),
+        attributes: content::split_attributes(&std::mem::take(&mut span.attributes), sealer),
         events: std::mem::take(&mut span.events),
         scope_version: span.scope_version.clone(),
         otel_kind: span.otel_kind,
@@ -250,34 +276,34 @@ fn prepare_span(mut span: Span, sealer: &mut Sealer<'_>) -> PreparedSpan {
         redactions: span.redactions.clone(),
     };
     // Compressed with its batch's other spans, in `prepare`.
-    let detail = serde_json::to_vec(&detail).unwrap_or_default();
+    let chunk_index = sealer
+        .chunk
+        .push(&serde_json::to_vec(&detail).unwrap_or_default());
     let resource = resource(&std::mem::take(&mut span.resource), sealer.committed);
     PreparedSpan {
         span,
-        detail,
-        content: sealer.seal(blobs),
+        chunk_index,
         resource,
     }
 }
 
-fn prepare_log(mut log: LogRecord, sealer: &mut Sealer<'_>) -> PreparedLog {
-    let mut blobs = Blobs::default();
+/// A log's detail is its own document: logs carry little repeated content.
+fn prepare_log(mut log: LogRecord, committed: &Committed) -> PreparedLog {
     let detail = LogDetail {
         observed_time_unix_nano: log.observed_time_unix_nano,
         severity_text: log.severity_text.clone(),
         body: std::mem::take(&mut log.body),
         scope_name: log.scope_name.clone(),
-        attributes: content::split_attributes(&log.attributes, &mut blobs),
+        attributes: log.attributes.clone(),
         grouping: log.grouping.clone(),
         model_call: log.model_call.clone(),
         redactions: std::mem::take(&mut log.redactions),
     };
     let detail = content::compress(&serde_json::to_vec(&detail).unwrap_or_default());
-    let resource = resource(&std::mem::take(&mut log.resource), sealer.committed);
+    let resource = resource(&std::mem::take(&mut log.resource), committed);
     PreparedLog {
         log,
         detail,
-        content: sealer.seal(blobs),
         resource,
     }
 }

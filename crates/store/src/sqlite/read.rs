@@ -185,7 +185,8 @@ fn where_clause(cond: &[String]) -> String {
 struct Fetcher<'c> {
     conn: &'c Connection,
     vault: &'c Vault,
-    chunks: std::collections::HashMap<i64, Vec<u8>>,
+    /// Inflated chunks by (table, id).
+    chunks: std::collections::HashMap<(&'static str, i64), Vec<u8>>,
 }
 
 impl<'c> Fetcher<'c> {
@@ -196,9 +197,33 @@ impl<'c> Fetcher<'c> {
             chunks: Default::default(),
         }
     }
+
+    /// Chunk `id` of `table` (`span_chunks` or `blob_chunks`), inflated.
+    fn chunk(&mut self, table: &'static str, id: i64) -> Result<&[u8], StoreError> {
+        match self.chunks.entry((table, id)) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let data: Vec<u8> = self
+                    .conn
+                    .prepare_cached(&format!("SELECT data FROM {table} WHERE id = ?1"))?
+                    .query_row([id], |r| r.get(0))?;
+                let data = self.vault.open_value(table, &data)?;
+                Ok(e.insert(content::decompress(&data).map_err(StoreError::Corrupt)?))
+            }
+        }
+    }
+
+    fn chunk_entry(&mut self, table: &'static str, id: i64, index: i64) -> Option<Vec<u8>> {
+        let chunk = self.chunk(table, id).ok()?;
+        chunk_entry(chunk, usize::try_from(index).ok()?).map(<[u8]>::to_vec)
+    }
 }
 
 impl content::Fetch for Fetcher<'_> {
+    fn entry(&mut self, at: content::Entry) -> Option<Vec<u8>> {
+        self.chunk_entry("span_chunks", at.0, i64::from(at.1))
+    }
+
     fn blob(&mut self, h: &content::Hash) -> Option<Vec<u8>> {
         let (chunk_id, index): (i64, i64) = self
             .conn
@@ -206,20 +231,7 @@ impl content::Fetch for Fetcher<'_> {
             .ok()?
             .query_row([&h[..]], |r| Ok((r.get(0)?, r.get(1)?)))
             .ok()?;
-        let chunk = match self.chunks.entry(chunk_id) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let data: Vec<u8> = self
-                    .conn
-                    .prepare_cached("SELECT data FROM blob_chunks WHERE id = ?1")
-                    .ok()?
-                    .query_row([chunk_id], |r| r.get(0))
-                    .ok()?;
-                let data = self.vault.open_value("blob_chunks", &data).ok()?;
-                e.insert(content::decompress(&data).ok()?)
-            }
-        };
-        chunk_entry(chunk, usize::try_from(index).ok()?).map(<[u8]>::to_vec)
+        self.chunk_entry("blob_chunks", chunk_id, index)
     }
 
     fn cell(&mut self, h: &content::Hash) -> Option<(Option<content::Hash>, content::Hash)> {
@@ -375,30 +387,20 @@ impl Store for SqliteStore {
                 ))
             })?;
             let mut out = Vec::new();
+            // A trace's spans usually share a few chunks: the fetcher inflates each once.
             let mut fetch = Fetcher::new(conn, &self.vault);
-            // A trace's spans usually share a few chunks: inflate each once.
-            let mut chunks: std::collections::HashMap<i64, Vec<u8>> = Default::default();
             let mut resources: std::collections::HashMap<Vec<u8>, glassbox_model::Attributes> = Default::default();
             for row in rows {
                 let (tid, sid, parent, name, kind, start, end, status, scope, tool_failed, call_id, rhash, (chunk_id, chunk_index), primary) = row?;
                 let corrupt = |what: &str| StoreError::Corrupt(format!("span {}: {what}", hex_of(&sid)));
-                let chunk = match chunks.entry(chunk_id) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        let data: Vec<u8> = conn
-                            .prepare_cached("SELECT data FROM span_chunks WHERE id = ?1")?
-                            .query_row([chunk_id], |r| r.get(0))?;
-                        let data = self.vault.open_value("span_chunks", &data)?;
-                        e.insert(content::decompress(&data).map_err(|e| corrupt(&e))?)
-                    }
-                };
+                let chunk = fetch.chunk("span_chunks", chunk_id)?;
                 let json = chunk_entry(chunk, usize::try_from(chunk_index).unwrap_or(usize::MAX))
                     .ok_or_else(|| corrupt("missing chunk entry"))?;
                 let mut d: SpanDetail = serde_json::from_slice(json).map_err(|e| corrupt(&e.to_string()))?;
-                content::join_attributes(&mut d.attributes, &mut fetch).map_err(|e| corrupt(&e))?;
+                content::join_attributes(&mut d.attributes, chunk_id, &mut fetch).map_err(|e| corrupt(&e))?;
                 if let Some(call) = d.model_call.as_mut() {
-                    call.input_messages = content::get_messages(d.input_list.as_deref(), &mut fetch).map_err(|e| corrupt(&e))?;
-                    call.output_messages = content::get_messages(d.output_list.as_deref(), &mut fetch).map_err(|e| corrupt(&e))?;
+                    call.input_messages = content::get_messages(d.input_list.as_ref(), chunk_id, &mut fetch).map_err(|e| corrupt(&e))?;
+                    call.output_messages = content::get_messages(d.output_list.as_ref(), chunk_id, &mut fetch).map_err(|e| corrupt(&e))?;
                 }
                 let resource = match &rhash {
                     Some(h) => match resources.get(h) {
@@ -599,7 +601,7 @@ impl Store for SqliteStore {
                 let detail = self.vault.open_value("logs", &detail)?;
                 let json = content::decompress(&detail).map_err(StoreError::Corrupt)?;
                 let mut d: LogDetail = serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                content::join_attributes(&mut d.attributes, &mut Fetcher::new(conn, &self.vault)).map_err(StoreError::Corrupt)?;
+                content::join_attributes(&mut d.attributes, 0, &mut Fetcher::new(conn, &self.vault)).map_err(StoreError::Corrupt)?;
                 out.push(LogRecord {
                     time_unix_nano: u(time),
                     observed_time_unix_nano: d.observed_time_unix_nano,

@@ -11,7 +11,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::prepare::{Content, PreparedBatch, PreparedLog, PreparedMetric, PreparedSpan, Resource};
+use super::content::{Entry, Hash, ListRef};
+use super::prepare::{PreparedBatch, PreparedLog, PreparedMetric, PreparedSpan, Resource};
 use crate::{CallRow, StoreError, Sym, TraceRow};
 
 /// A span's entry in its chunk (`span_chunks`): everything not in a column.
@@ -25,9 +26,9 @@ pub struct SpanDetail {
     pub grouping: Grouping,
     pub model_call: Option<ModelCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_list: Option<String>,
+    pub input_list: Option<ListRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_list: Option<String>,
+    pub output_list: Option<ListRef>,
     pub tool: Option<ToolCall>,
     #[serde(default, skip_serializing_if = "Redactions::is_empty")]
     pub redactions: Redactions,
@@ -54,12 +55,15 @@ pub struct MetricDetail {
     pub value: glassbox_model::MetricPointValue,
 }
 
-/// Content hashes written by this writer: in the open transaction (`pending`)
-/// or committed. Lets the writer skip insert-or-ignore for repeated content.
+/// Resource hashes written by this writer: in the open transaction
+/// (`pending`) or committed. Lets the writer skip insert-or-ignore for
+/// repeated resources. Also the content the open transaction adds.
 #[derive(Default)]
 pub struct SeenHashes {
     seen: HashSet<[u8; 16]>,
     pending: Vec<[u8; 16]>,
+    /// Content elements the open transaction stores, and where.
+    pending_content: Vec<(Hash, Entry)>,
     /// Content rows this transaction inserted (for the audit entry).
     pub tally: super::audit::ContentTally,
 }
@@ -80,26 +84,29 @@ impl SeenHashes {
         new
     }
 
-    /// After a commit: what was written is durable; returns it for [`super::prepare::Committed`].
-    pub fn committed(&mut self) -> Vec<[u8; 16]> {
+    /// After a commit: what was written is durable; returns the resources
+    /// and the content, for [`super::prepare::Committed`].
+    pub fn committed(&mut self) -> (Vec<[u8; 16]>, Vec<(Hash, Entry)>) {
         if self.seen.len() > Self::MAX {
             self.seen.clear();
         }
-        std::mem::take(&mut self.pending)
+        (
+            std::mem::take(&mut self.pending),
+            std::mem::take(&mut self.pending_content),
+        )
     }
 
-    /// After an erasure: these hashes are no longer on disk.
-    pub fn forget(&mut self, hashes: &[[u8; 16]]) {
-        for h in hashes {
-            self.seen.remove(h);
-        }
+    /// After an erasure: resources may be gone.
+    pub fn forget_all(&mut self) {
+        self.seen.clear();
     }
 
-    /// After a rollback: hashes of this transaction are not on disk.
+    /// After a rollback: nothing of this transaction is on disk.
     pub fn rolled_back(&mut self) {
         for h in self.pending.drain(..) {
             self.seen.remove(&h);
         }
+        self.pending_content.clear();
     }
 }
 
@@ -117,33 +124,23 @@ pub fn apply(
     changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let mut traces = TraceDeltas::default();
-    let blob_chunk = match &batch.blob_chunk {
-        Some(data) => {
-            tx.prepare_cached("INSERT INTO blob_chunks (data) VALUES (?1)")?
-                .execute([data])?;
-            Some(tx.last_insert_rowid())
-        }
-        None => None,
-    };
     if let Some(data) = &batch.span_chunk {
         tx.prepare_cached("INSERT INTO span_chunks (data) VALUES (?1)")?
             .execute([data])?;
         let chunk_id = tx.last_insert_rowid();
-        for (index, span) in batch.spans.iter().enumerate() {
-            insert_span(
-                tx,
-                span,
-                (chunk_id, index),
-                blob_chunk,
-                seen,
-                &mut traces,
-                changes,
-            )?;
+        for span in &batch.spans {
+            insert_span(tx, span, chunk_id, seen, &mut traces, changes)?;
         }
+        seen.pending_content.extend(
+            batch
+                .new_content
+                .iter()
+                .map(|(h, index)| (*h, Entry(chunk_id, *index))),
+        );
     }
     traces.flush(tx, changes)?;
     for log in &batch.logs {
-        insert_log(tx, log, blob_chunk, seen, changes)?;
+        insert_log(tx, log, seen, changes)?;
     }
     for point in &batch.metrics {
         insert_metric(tx, point, seen)?;
@@ -192,60 +189,6 @@ fn put_resource(tx: &Connection, r: &Resource, seen: &mut SeenHashes) -> Result<
         if added == 1 {
             seen.tally
                 .add_row(0, &[ValueRef::Blob(&r.hash[..]), ValueRef::Blob(data)]);
-        }
-    }
-    Ok(())
-}
-
-fn put_content(
-    tx: &Connection,
-    content: &Content,
-    blob_chunk: Option<i64>,
-    seen: &mut SeenHashes,
-) -> Result<(), StoreError> {
-    for (h, index) in &content.blobs {
-        let Some(chunk_id) = blob_chunk else {
-            return Err(StoreError::Corrupt(
-                "content blob without its batch's chunk".into(),
-            ));
-        };
-        if seen.first_time(h) {
-            let added = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO blobs (hash, chunk_id, chunk_index) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![&h[..], chunk_id, index])?;
-            if added == 1 {
-                let index = i64::from(*index);
-                seen.tally.add_row(
-                    1,
-                    &[
-                        ValueRef::Blob(&h[..]),
-                        ValueRef::Integer(chunk_id),
-                        ValueRef::Integer(index),
-                    ],
-                );
-            }
-        }
-    }
-    for (cell, prev, elem) in &content.cells {
-        if seen.first_time(cell) {
-            let added = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO list_cells (hash, prev, elem) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![&cell[..], prev.as_ref().map(|p| &p[..]), &elem[..]])?;
-            if added == 1 {
-                seen.tally.add_row(
-                    2,
-                    &[
-                        ValueRef::Blob(&cell[..]),
-                        prev.as_ref()
-                            .map_or(ValueRef::Null, |p| ValueRef::Blob(&p[..])),
-                        ValueRef::Blob(&elem[..]),
-                    ],
-                );
-            }
         }
     }
     Ok(())
@@ -360,8 +303,7 @@ impl TraceDeltas {
 fn insert_span(
     tx: &Connection,
     prepared: &PreparedSpan,
-    (chunk_id, chunk_index): (i64, usize),
-    blob_chunk: Option<i64>,
+    chunk_id: i64,
     seen: &mut SeenHashes,
     traces: &mut TraceDeltas,
     changes: &mut Changes,
@@ -416,14 +358,13 @@ fn insert_span(
             call_id,
             &prepared.resource.hash[..],
             chunk_id,
-            i64::try_from(chunk_index).unwrap_or(i64::MAX),
+            prepared.chunk_index,
         ])?;
     if inserted == 0 {
         // Re-sent span: the first copy stands, and nothing is counted twice.
         return Ok(());
     }
     put_resource(tx, &prepared.resource, seen)?;
-    put_content(tx, &prepared.content, blob_chunk, seen)?;
     traces.0.entry(span.trace_id.0).or_default().add(span);
     Ok(())
 }
@@ -431,13 +372,11 @@ fn insert_span(
 fn insert_log(
     tx: &Connection,
     prepared: &PreparedLog,
-    blob_chunk: Option<i64>,
     seen: &mut SeenHashes,
     changes: &mut Changes,
 ) -> Result<(), StoreError> {
     let log = &prepared.log;
     put_resource(tx, &prepared.resource, seen)?;
-    put_content(tx, &prepared.content, blob_chunk, seen)?;
     let call_id = match &log.model_call {
         Some(call) => {
             let duration_ns = log
