@@ -41,6 +41,9 @@ pub enum StoreError {
     /// The write would replace something immutable (e.g. a stored run's id).
     #[error("{0}")]
     Conflict(String),
+    /// Nothing was written; sending the same data again will succeed.
+    #[error("{0}; nothing was written, send it again")]
+    Retry(String),
 }
 
 /// Everything one export request contributes, written atomically.

@@ -450,7 +450,8 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let (results, changes) = commit_group(&mut conn, &jobs, &mut seen, &mut auditor);
+        let (results, changes) =
+            commit_group(&mut conn, &jobs, committed.epoch(), &mut seen, &mut auditor);
         let (resources, content) = seen.committed();
         committed.extend(resources, content);
         // Readers see the new rows only once they are durable.
@@ -520,6 +521,7 @@ fn rotate_data_key(
 fn commit_group(
     conn: &mut Connection,
     jobs: &[(PreparedBatch, oneshot::Sender<Result<(), StoreError>>)],
+    epoch: u64,
     seen: &mut write::SeenHashes,
     auditor: &mut audit::Auditor,
 ) -> (Vec<Result<(), StoreError>>, write::Changes) {
@@ -528,6 +530,12 @@ fn commit_group(
         let mut results = Vec::with_capacity(jobs.len());
         let mut changes = write::Changes::default();
         for (batch, _) in jobs {
+            if batch.epoch.is_some_and(|e| e != epoch) {
+                results.push(Err(StoreError::Retry(
+                    "an erasure ran while this batch was being encoded".into(),
+                )));
+                continue;
+            }
             let tally_before = seen.tally;
             let sp = tx.savepoint()?;
             let mut job_changes = write::Changes::default();

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use glassbox_model::{Attributes, LogRecord, MetricPoint, Span};
 
@@ -20,6 +21,10 @@ pub struct Committed {
     /// Content elements by hash, so the history agents resend every turn is
     /// referred to, not stored again.
     content: Mutex<ContentIndex>,
+    /// Erasures so far. An erasure empties entries that a batch prepared
+    /// before it may refer to; the writer refuses such a batch (see
+    /// [`PreparedBatch::epoch`]) and the exporter sends it again.
+    epoch: AtomicU64,
 }
 
 /// Two generations of hash → address: when the newer fills up it becomes the
@@ -48,8 +53,13 @@ impl Committed {
         index.newer.get(h).or_else(|| index.older.get(h)).copied()
     }
 
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     /// After an erasure: entries may have been emptied, resources deleted.
     pub fn forget_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut s) = self.resources.lock() {
             s.clear();
         }
@@ -123,6 +133,8 @@ struct Sealer<'a> {
     chunk: ChunkBuilder,
     /// Content added to `chunk`: (hash, entry), published after commit.
     new_content: Vec<(Hash, u32)>,
+    /// Whether any list refers to content committed before this batch.
+    refers_to_committed: bool,
 }
 
 impl Lists for Sealer<'_> {
@@ -138,6 +150,7 @@ impl Lists for Sealer<'_> {
                     return Entry(0, index);
                 }
                 if let Some(at) = self.committed.content(&h) {
+                    self.refers_to_committed = true;
                     return at;
                 }
                 let index = self.chunk.push(&item);
@@ -190,6 +203,9 @@ pub struct PreparedBatch {
     pub span_chunk: Option<Vec<u8>>,
     /// The content `span_chunk` adds: (hash, entry).
     pub new_content: Vec<(Hash, u32)>,
+    /// [`Committed::epoch`] when preparing began, if the batch refers to
+    /// committed content: it is only valid while no erasure intervenes.
+    pub epoch: Option<u64>,
     pub logs: Vec<PreparedLog>,
     pub metrics: Vec<PreparedMetric>,
     pub scores: Vec<glassbox_model::Score>,
@@ -210,11 +226,13 @@ pub fn prepare(
     committed: &Committed,
     vault: &Vault,
 ) -> Result<PreparedBatch, StoreError> {
+    let epoch = committed.epoch();
     let mut sealer = Sealer {
         committed,
         in_batch: HashMap::new(),
         chunk: ChunkBuilder::default(),
         new_content: Vec::new(),
+        refers_to_committed: false,
     };
     let spans: Vec<PreparedSpan> = batch
         .spans
@@ -245,6 +263,7 @@ pub fn prepare(
             .map(|c| vault.seal("span_chunks", c))
             .transpose()?,
         new_content: sealer.new_content,
+        epoch: sealer.refers_to_committed.then_some(epoch),
         spans,
         logs,
         metrics,

@@ -1,0 +1,142 @@
+//! Message content at rest: history resent every turn is stored once, and an
+//! erasure never leaves a span referring to content it emptied.
+
+use glassbox_model::{
+    Attributes, Grouping, Message, ModelCall, Part, Span, SpanId, SpanKind, Status, TraceId,
+};
+use glassbox_store::sqlite::SqliteStore;
+use glassbox_store::sqlite::erase::Selector;
+use glassbox_store::{Store, StoreError, WriteBatch};
+
+fn message(text: &str) -> Message {
+    Message {
+        role: "user".into(),
+        parts: vec![Part::Text { text: text.into() }],
+    }
+}
+
+/// A model-call span of trace `t` by `user`, sent the conversation `history`.
+fn call(t: u8, user: &str, history: &[&str]) -> Span {
+    Span {
+        trace_id: TraceId([t; 16]),
+        span_id: SpanId([t; 8]),
+        parent_span_id: None,
+        name: "chat claude-sonnet-4-5".into(),
+        otel_kind: 3,
+        start_unix_nano: 1_000 * u64::from(t),
+        end_unix_nano: 1_000 * u64::from(t) + 500,
+        status: Status::default(),
+        scope_name: "test".into(),
+        scope_version: String::new(),
+        resource: Attributes::new(),
+        attributes: Attributes::new(),
+        events: Vec::new(),
+        kind: SpanKind::Llm,
+        grouping: Grouping {
+            user_id: Some(user.into()),
+            ..Grouping::default()
+        },
+        model_call: Some(ModelCall {
+            response_model: Some("claude-sonnet-4-5".into()),
+            input_messages: history.iter().map(|m| message(m)).collect(),
+            ..ModelCall::default()
+        }),
+        tool: None,
+        tool_failed: false,
+        redactions: Default::default(),
+    }
+}
+
+fn batch(spans: Vec<Span>) -> WriteBatch {
+    WriteBatch {
+        spans,
+        ..WriteBatch::default()
+    }
+}
+
+fn history_of(store: &SqliteStore, t: u8) -> Vec<Message> {
+    let spans = store.trace_spans(&[t; 16]).unwrap();
+    assert_eq!(spans.len(), 1, "trace {t}");
+    spans[0]
+        .span
+        .model_call
+        .as_ref()
+        .unwrap()
+        .input_messages
+        .clone()
+}
+
+#[tokio::test]
+async fn resent_history_is_stored_once_and_reads_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let long = "a long system-sized message ".repeat(400);
+    store
+        .write(batch(vec![call(1, "u", &[&long])]))
+        .await
+        .unwrap();
+    let size_after_first = chunk_bytes(dir.path());
+    for turn in 2..=6u8 {
+        let mut history: Vec<String> = vec![long.clone()];
+        history.extend((2..=turn).map(|i| format!("turn {i}")));
+        let refs: Vec<&str> = history.iter().map(String::as_str).collect();
+        store
+            .write(batch(vec![call(turn, "u", &refs)]))
+            .await
+            .unwrap();
+    }
+    for turn in 2..=6u8 {
+        let got = history_of(&store, turn);
+        assert_eq!(got.len(), usize::from(turn), "turn {turn}");
+        assert_eq!(got[0], message(&long));
+        assert_eq!(got.last().unwrap(), &message(&format!("turn {turn}")));
+    }
+    // Five more turns resending an 11 KB message add far less than 5 copies of it.
+    let grown = chunk_bytes(dir.path()) - size_after_first;
+    assert!(grown < 2_000, "later turns stored {grown} bytes of chunks");
+}
+
+fn chunk_bytes(dir: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(dir.join("glassbox.db"))
+        .unwrap()
+        .query_row("SELECT sum(length(data)) FROM span_chunks", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_encoded_before_an_erasure_is_refused_and_succeeds_when_resent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let shared = "the opening message both users were sent ".repeat(50);
+    store
+        .write(batch(vec![call(1, "erase-me", &[&shared])]))
+        .await
+        .unwrap();
+
+    // Encoded while the shared message is known to be stored (in trace 1's chunk)…
+    let second = || batch(vec![call(2, "keep-me", &[&shared, "and a reply"])]);
+    let prepared = store.prepare(second()).unwrap();
+    // …then the only span that stored it is erased, emptying that entry.
+    let report = store
+        .erase(Selector::User("erase-me".into()))
+        .await
+        .unwrap();
+    assert_eq!(report.spans, 1);
+    assert!(report.content_blobs >= 1, "{report:?}");
+
+    let refused = store.try_write(prepared).unwrap().await;
+    assert!(
+        matches!(&refused, Err(StoreError::Retry(m)) if m.contains("erasure")),
+        "{refused:?}"
+    );
+    assert!(store.trace_spans(&[2; 16]).unwrap().is_empty());
+    // Sent again (as an exporter retries), the content is stored anew.
+    store.write(second()).await.unwrap();
+    assert_eq!(
+        history_of(&store, 2),
+        vec![message(&shared), message("and a reply")]
+    );
+    assert!(store.trace_spans(&[1; 16]).unwrap().is_empty());
+}
