@@ -140,3 +140,91 @@ async fn a_batch_encoded_before_an_erasure_is_refused_and_succeeds_when_resent()
     );
     assert!(store.trace_spans(&[1; 16]).unwrap().is_empty());
 }
+
+/// Copies the fixture store written before content addresses into a temporary directory.
+fn store_before_addresses() -> tempfile::TempDir {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/store-before-addresses");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["glassbox.db", "audit-ed25519.key", "audit-ed25519.pub"] {
+        std::fs::copy(from.join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+fn verifies(dir: &std::path::Path) {
+    let report = glassbox_store::sqlite::audit::verify(dir, None).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// Every model call's messages, by trace, as the store reads them back.
+fn conversations(store: &SqliteStore) -> Vec<(Vec<u8>, Option<String>, Vec<Vec<Message>>)> {
+    let traces = store.list_traces(&Default::default(), 100, None).unwrap();
+    traces
+        .iter()
+        .map(|t| {
+            let spans = store.trace_spans(&t.trace_id).unwrap();
+            let calls = spans
+                .iter()
+                .filter_map(|s| s.span.model_call.as_ref())
+                .map(|c| c.input_messages.clone())
+                .collect();
+            (
+                t.trace_id.to_vec(),
+                t.user_id.as_deref().map(str::to_owned),
+                calls,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_store_written_before_content_addresses_reads_erases_and_verifies() {
+    let dir = store_before_addresses();
+    verifies(dir.path());
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let before = conversations(&store);
+    assert_eq!(before.len(), 12);
+    let messages: usize = before
+        .iter()
+        .flat_map(|(_, _, calls)| calls)
+        .map(Vec::len)
+        .sum();
+    assert!(messages >= 33, "every call has its history: {messages}");
+
+    // New writes next to the old layout, resending an old conversation.
+    let old_history: Vec<String> = before[0].2[0]
+        .iter()
+        .map(|m| match &m.parts[0] {
+            Part::Text { text } => text.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let refs: Vec<&str> = old_history.iter().map(String::as_str).collect();
+    store
+        .write(batch(vec![call(9, "new-user", &refs)]))
+        .await
+        .unwrap();
+
+    let gone = before[0].1.clone().unwrap();
+    let report = store.erase(Selector::User(gone.clone())).await.unwrap();
+    assert!(report.spans > 0 && report.list_cells > 0, "{report:?}");
+    let after = conversations(&store);
+    let kept: Vec<_> = before
+        .iter()
+        .filter(|(_, user, _)| user.as_deref() != Some(gone.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        after
+            .iter()
+            .filter(|(id, _, _)| id != &vec![9u8; 16])
+            .cloned()
+            .collect::<Vec<_>>(),
+        kept,
+        "other users' conversations are intact"
+    );
+    assert_eq!(history_of(&store, 9).len(), refs.len());
+    drop(store);
+    verifies(dir.path());
+}
