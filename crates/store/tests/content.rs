@@ -157,8 +157,11 @@ fn verifies(dir: &std::path::Path) {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
+/// A trace's id, user and each model call's input messages.
+type Conversation = (Vec<u8>, Option<String>, Vec<Vec<Message>>);
+
 /// Every model call's messages, by trace, as the store reads them back.
-fn conversations(store: &SqliteStore) -> Vec<(Vec<u8>, Option<String>, Vec<Vec<Message>>)> {
+fn conversations(store: &SqliteStore) -> Vec<Conversation> {
     let traces = store.list_traces(&Default::default(), 100, None).unwrap();
     traces
         .iter()
