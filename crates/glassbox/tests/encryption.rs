@@ -27,27 +27,14 @@ fn key_file(dir: &Path, name: &str, byte: u8) -> std::path::PathBuf {
 async fn send_phrase(server: &TestServer, trace: u8, phrase: &str) {
     let messages = serde_json::json!([{"role": "user", "parts": [{"type": "text", "content": format!("My secret is {phrase}, keep it.")}]}]);
     let spans = vec![
-        Span {
-            trace_id: vec![trace; 16],
-            span_id: vec![1; 8],
-            name: "chat claude-sonnet-4-6".into(),
-            start_time_unix_nano: 1_795_000_000_000_000_000,
-            end_time_unix_nano: 1_795_000_001_000_000_000,
-            attributes: vec![
-                kv("gen_ai.operation.name", Av::StringValue("chat".into())),
-                kv(
-                    "gen_ai.request.model",
-                    Av::StringValue("claude-sonnet-4-6".into()),
-                ),
-                kv("gen_ai.usage.input_tokens", Av::IntValue(12)),
-                kv("gen_ai.usage.output_tokens", Av::IntValue(3)),
-                kv(
-                    "gen_ai.input.messages",
-                    Av::StringValue(messages.to_string()),
-                ),
-            ],
-            ..Default::default()
-        },
+        common::chat_span(
+            (trace, 1),
+            (12, 3),
+            vec![kv(
+                "gen_ai.input.messages",
+                Av::StringValue(messages.to_string()),
+            )],
+        ),
         Span {
             trace_id: vec![trace; 16],
             span_id: vec![2; 8],

@@ -13,35 +13,23 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Av;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
 const PHRASE: &str = "cobalt-orchard-3390";
 
 async fn send_user_trace(server: &TestServer, user: &str, phrase: &str) {
     let messages = serde_json::json!([{"role": "user", "parts": [{"type": "text", "content": format!("Please remember {phrase} for me.")}]}]);
-    let spans = vec![Span {
-        trace_id: vec![0xEE; 16],
-        span_id: vec![1; 8],
-        name: "chat claude-sonnet-4-6".into(),
-        start_time_unix_nano: 1_795_000_000_000_000_000,
-        end_time_unix_nano: 1_795_000_001_000_000_000,
-        attributes: vec![
-            kv("gen_ai.operation.name", Av::StringValue("chat".into())),
-            kv(
-                "gen_ai.request.model",
-                Av::StringValue("claude-sonnet-4-6".into()),
-            ),
-            kv("gen_ai.usage.input_tokens", Av::IntValue(20)),
-            kv("gen_ai.usage.output_tokens", Av::IntValue(5)),
+    let spans = vec![common::chat_span(
+        (0xEE, 1),
+        (20, 5),
+        vec![
             kv("user.id", Av::StringValue(user.into())),
             kv(
                 "gen_ai.input.messages",
                 Av::StringValue(messages.to_string()),
             ),
         ],
-        ..Default::default()
-    }];
+    )];
     let (status, _) = server
         .post(
             "/v1/traces",

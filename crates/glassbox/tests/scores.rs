@@ -46,23 +46,12 @@ fn trace(id: u8, release: &str, with_eval: bool) -> Span {
         });
     }
     Span {
-        trace_id: vec![id; 16],
-        span_id: vec![id; 8],
-        name: "chat claude-sonnet-4-6".into(),
-        start_time_unix_nano: 1_795_000_000_000_000_000,
-        end_time_unix_nano: 1_795_000_001_000_000_000,
-        attributes: vec![
-            kv("gen_ai.operation.name", Av::StringValue("chat".into())),
-            kv(
-                "gen_ai.request.model",
-                Av::StringValue("claude-sonnet-4-6".into()),
-            ),
-            kv("gen_ai.usage.input_tokens", Av::IntValue(10)),
-            kv("gen_ai.usage.output_tokens", Av::IntValue(2)),
-            kv("service.version", Av::StringValue(release.into())),
-        ],
         events,
-        ..Default::default()
+        ..common::chat_span(
+            (id, id),
+            (10, 2),
+            vec![kv("service.version", Av::StringValue(release.into()))],
+        )
     }
 }
 

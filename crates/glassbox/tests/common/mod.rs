@@ -229,6 +229,36 @@ pub fn kv(
     }
 }
 
+/// A `chat claude-sonnet-4-6` model-call span in GenAI semantic conventions:
+/// trace id `[trace; 16]`, span id `[span; 8]`, one second long, with these
+/// token counts and `extra` attributes.
+pub fn chat_span(
+    (trace, span): (u8, u8),
+    (input_tokens, output_tokens): (i64, i64),
+    extra: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
+) -> opentelemetry_proto::tonic::trace::v1::Span {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Av;
+    let mut attributes = vec![
+        kv("gen_ai.operation.name", Av::StringValue("chat".into())),
+        kv(
+            "gen_ai.request.model",
+            Av::StringValue("claude-sonnet-4-6".into()),
+        ),
+        kv("gen_ai.usage.input_tokens", Av::IntValue(input_tokens)),
+        kv("gen_ai.usage.output_tokens", Av::IntValue(output_tokens)),
+    ];
+    attributes.extend(extra);
+    opentelemetry_proto::tonic::trace::v1::Span {
+        trace_id: vec![trace; 16],
+        span_id: vec![span; 8],
+        name: "chat claude-sonnet-4-6".into(),
+        start_time_unix_nano: 1_795_000_000_000_000_000,
+        end_time_unix_nano: 1_795_000_001_000_000_000,
+        attributes,
+        ..Default::default()
+    }
+}
+
 /// An export request carrying `spans` under one resource and scope.
 pub fn trace_request(
     spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>,
