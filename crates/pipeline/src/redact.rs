@@ -8,7 +8,10 @@
 //! system instructions, tool arguments, results and errors, and the user id.
 //! What was found is recorded on the record as counts by type, never values.
 //! Agents resend the whole conversation on every call, so results are cached
-//! by the text's hash: each message is scanned once, not once per turn.
+//! by the text's hash: each message is scanned once, not once per turn. A
+//! string attribute holding a JSON array (`gen_ai.input.messages` and its
+//! kin: the whole history, re-serialised every turn) is scanned element by
+//! element for the same reason; the bytes between elements are kept as sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +36,9 @@ type Found = (Option<String>, Vec<(EntityType, u32)>);
 const CACHE_ENTRIES: usize = 100_000;
 /// Shorter strings are not worth caching (ids, enums, numbers as text).
 const CACHE_MIN_BYTES: usize = 64;
+/// String attributes from this length on that hold a JSON array are
+/// redacted element by element.
+const ARRAY_MIN_BYTES: usize = 512;
 /// What a dropped message text or attribute element becomes.
 const DROPPED: &str = "[REDACTED]";
 
@@ -111,6 +117,54 @@ impl Redactor {
         }
     }
 
+    /// [`Redactor::text`] for a string that may hold a JSON array: each
+    /// element is redacted (and cached) on its own, so a history resent with
+    /// one more message costs one message. Anything else is one text.
+    fn array_or_text(&self, s: &mut String, found: &mut Redactions) -> bool {
+        if s.len() < ARRAY_MIN_BYTES || !s.starts_with('[') {
+            return self.text(s, found);
+        }
+        let Ok(elements) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(s) else {
+            return self.text(s, found);
+        };
+        // Each element borrows from `s`, so its address gives its offset.
+        let base = s.as_ptr() as usize;
+        let spans: Vec<(usize, &str)> = elements
+            .iter()
+            .map(|e| ((e.get().as_ptr() as usize).wrapping_sub(base), e.get()))
+            .collect();
+        if spans
+            .iter()
+            .any(|(start, raw)| s.get(*start..start + raw.len()) != Some(*raw))
+        {
+            return self.text(s, found);
+        }
+        let mut out = String::new();
+        let mut copied = 0;
+        let mut kept = true;
+        for (start, raw) in spans {
+            let Outcome::Found(hit) = self.outcome(raw) else {
+                continue;
+            };
+            for (t, n) in &hit.1 {
+                *found.entry(t.as_str().to_owned()).or_default() += n;
+            }
+            match &hit.0 {
+                Some(redacted) => {
+                    out.push_str(s.get(copied..start).unwrap_or_default());
+                    out.push_str(redacted);
+                    copied = start + raw.len();
+                }
+                None => kept = false,
+            }
+        }
+        if kept && copied > 0 {
+            out.push_str(s.get(copied..).unwrap_or_default());
+            *s = out;
+        }
+        kept
+    }
+
     /// Redacts `s`; a dropped text becomes [`DROPPED`].
     fn text_or_dropped(&self, s: &mut String, found: &mut Redactions) {
         if !self.text(s, found) {
@@ -131,7 +185,7 @@ impl Redactor {
     /// Attributes: a top-level value the policy drops is removed entirely.
     fn attributes(&self, attrs: &mut glassbox_model::Attributes, found: &mut Redactions) {
         attrs.retain(|_, v| match v {
-            Value::String(s) => self.text(s, found),
+            Value::String(s) => self.array_or_text(s, found),
             other => {
                 self.json(other, found);
                 true
@@ -305,5 +359,51 @@ mod tests {
             "same value, same token"
         );
         assert!(!r.keeps_values());
+    }
+
+    #[test]
+    fn json_arrays_redacted_by_element_match_redacting_the_whole_string() {
+        let filler = "Some ordinary words to make the history long enough. ".repeat(12);
+        let arrays = [
+            format!(
+                r#"[{{"role":"system","content":"{filler}"}},{{"role":"user","content":"mail jane.doe@example.com or call +44 20 7946 0958"}},{{"role":"assistant","content":"Noted, Jane."}}]"#
+            ),
+            format!(
+                r#"[{{"role": "user", "content": "{filler} my card is 4111 1111 1111 1111"}}, {{"role": "assistant", "content": "key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n done"}}]"#
+            ),
+            format!(r#"[ "{filler}", 42, null, {{"ip": "10.1.2.3"}} ]"#),
+            format!(r#"[{{"role":"user","content":"{filler}"}}]"#),
+            format!(r#"["{filler}", "unterminated"#),
+        ];
+        let policies = [
+            Policy::default(),
+            Policy::from_json(
+                r#"{"default":"mask","types":{"secret":"drop","email":"pseudonymise"},"key":"0101010101010101010101010101010101010101010101010101010101010101"}"#,
+            )
+            .unwrap(),
+        ];
+        for policy in policies {
+            for array in &arrays {
+                let (mut by_element, mut whole) = (array.clone(), array.clone());
+                let (mut found_e, mut found_w) = (Redactions::new(), Redactions::new());
+                let kept_e =
+                    Redactor::new(policy.clone()).array_or_text(&mut by_element, &mut found_e);
+                let kept_w = Redactor::new(policy.clone()).text(&mut whole, &mut found_w);
+                assert_eq!(kept_e, kept_w, "{array}");
+                assert_eq!(found_e, found_w, "{array}");
+                if kept_e {
+                    assert_eq!(by_element, whole, "{array}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_clean_json_array_is_left_byte_for_byte() {
+        let r = Redactor::new(Policy::default());
+        let mut s = format!(r#"[ {{"a" : "{}"}} ,  {{"b":1}} ]"#, "word ".repeat(200));
+        let original = s.clone();
+        assert!(r.array_or_text(&mut s, &mut Redactions::new()));
+        assert_eq!(s, original);
     }
 }
