@@ -4,6 +4,7 @@
 mod common;
 
 use glassbox_ingest::decode::{self, Encoding, Signal};
+use glassbox_model::{Score, ScoreSource, ScoreValue};
 use glassbox_pipeline::{Pipeline, PriceTable};
 use glassbox_store::sqlite::SqliteStore;
 use glassbox_store::{Filter, Store, WriteBatch};
@@ -122,6 +123,17 @@ fn compare(store: &SqliteStore) {
         sql.sort();
         assert_eq!(hot, sql, "calls for {f:?}");
         let (mut hot, mut sql) = (Vec::new(), Vec::new());
+        let scores = |t: &glassbox_store::TraceRow| -> Vec<(String, u64)> {
+            let mut list: Vec<_> = t
+                .scores
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|(name, v)| (name.to_string(), v.to_bits()))
+                .collect();
+            list.sort();
+            list
+        };
         store
             .for_each_trace(&f, &mut |t| {
                 hot.push((
@@ -130,6 +142,7 @@ fn compare(store: &SqliteStore) {
                     t.error_count,
                     t.tool_calls,
                     t.name.clone(),
+                    scores(t),
                 ))
             })
             .unwrap();
@@ -141,12 +154,27 @@ fn compare(store: &SqliteStore) {
                     t.error_count,
                     t.tool_calls,
                     t.name.clone(),
+                    scores(t),
                 ))
             })
             .unwrap();
         hot.sort();
         sql.sort();
         assert_eq!(hot, sql, "traces for {f:?}");
+    }
+}
+
+fn score(id: &str, trace: [u8; 16], value: ScoreValue) -> Score {
+    Score {
+        id: id.into(),
+        trace_id: glassbox_model::TraceId(trace),
+        span_id: None,
+        name: "quality".into(),
+        value,
+        source: ScoreSource::Rule,
+        comment: None,
+        author: None,
+        time_unix_nano: 1_795_000_000_000_000_000,
     }
 }
 
@@ -187,6 +215,38 @@ async fn hot_index_matches_sql_live_and_after_restart() {
         .for_each_call(&Filter::default(), &mut |_| calls += 1)
         .unwrap();
     assert!(calls > 100, "{calls}");
+    // Scores: numeric, boolean and categorical, one sent twice, one on a trace
+    // that has not arrived (it must not appear as a trace).
+    let mut traces = Vec::new();
+    store
+        .for_each_trace(&Filter::default(), &mut |t| traces.push(t.trace_id))
+        .unwrap();
+    let mut scores = Vec::new();
+    for (i, t) in traces.iter().take(30).enumerate() {
+        let value = match i % 3 {
+            0 => ScoreValue::Number(i as f64 / 30.0),
+            1 => ScoreValue::Bool(i % 2 == 0),
+            _ => ScoreValue::Category("helpful".into()),
+        };
+        scores.push(score(&format!("s{i}"), *t, value));
+    }
+    scores.push(score("s0", traces[0], ScoreValue::Number(0.99)));
+    scores.push(score("orphan", [0xAB; 16], ScoreValue::Number(1.0)));
+    store
+        .write(WriteBatch {
+            scores,
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    let mut scored = 0;
+    store
+        .for_each_trace(&Filter::default(), &mut |t| {
+            scored += usize::from(t.scores.is_some());
+            assert_ne!(t.trace_id, [0xAB; 16]);
+        })
+        .unwrap();
+    assert_eq!(scored, 20, "numeric and boolean scores, each once");
     compare(&store);
     drop(store);
     let store = SqliteStore::open(dir.path()).unwrap();

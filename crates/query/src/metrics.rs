@@ -140,13 +140,6 @@ pub struct ScoreAggregate {
     pub pass_rate: Option<f64>,
 }
 
-/// Numeric scores by trace, and the pass thresholds.
-#[derive(Default)]
-struct ScoreIndex {
-    by_trace: HashMap<[u8; 16], Vec<(Sym, f64)>>,
-    thresholds: std::collections::BTreeMap<String, f64>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricsResponse {
     pub groups: Vec<MetricsGroup>,
@@ -183,8 +176,11 @@ impl std::hash::Hasher for FastHasher {
 
 type Fast = std::hash::BuildHasherDefault<FastHasher>;
 
+/// Pass thresholds by score name.
+type Thresholds = std::collections::BTreeMap<String, f64>;
+
 /// What aggregation needs of a trace, copied out of the store's row.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct TraceFacts {
     span_count: u64,
     tool_calls: u64,
@@ -192,7 +188,7 @@ struct TraceFacts {
     pii_findings: u64,
     start_ns: u64,
     end_ns: u64,
-    id: [u8; 16],
+    scores: Option<std::sync::Arc<[(Sym, f64)]>>,
 }
 
 impl From<&TraceRow> for TraceFacts {
@@ -202,7 +198,7 @@ impl From<&TraceRow> for TraceFacts {
             tool_calls: t.tool_calls,
             tool_errors: t.tool_errors,
             pii_findings: t.pii_findings,
-            id: t.trace_id,
+            scores: t.scores.clone(),
             start_ns: t.start_ns,
             end_ns: t.end_ns,
         }
@@ -228,7 +224,9 @@ struct Acc {
     unpriced: u64,
     latencies_ms: Vec<f64>,
     /// name → (count, sum, passed)
-    scores: std::collections::BTreeMap<Sym, (u64, f64, u64)>,
+    /// Per score name: (name, its pass threshold, count, sum, passed). A
+    /// handful of names, so a vector searched by the interned pointer first.
+    scores: Vec<(Sym, Option<f64>, u64, f64, u64)>,
 }
 
 impl Acc {
@@ -249,14 +247,22 @@ impl Acc {
         }
     }
 
-    fn add_trace(&mut self, t: TraceFacts, latency: bool, scores: &ScoreIndex) {
-        if let Some(list) = scores.by_trace.get(&t.id) {
-            for (name, v) in list {
-                let e = self.scores.entry(name.clone()).or_default();
-                e.0 += 1;
-                e.1 += v;
-                e.2 += u64::from(scores.thresholds.get(&**name).is_some_and(|th| v >= th));
-            }
+    fn add_trace(&mut self, t: &TraceFacts, latency: bool, thresholds: &Thresholds) {
+        for (name, v) in t.scores.as_deref().unwrap_or_default() {
+            let found = self
+                .scores
+                .iter()
+                .position(|e| std::sync::Arc::ptr_eq(&e.0, name))
+                .or_else(|| self.scores.iter().position(|e| e.0 == *name));
+            let i = found.unwrap_or_else(|| {
+                let threshold = thresholds.get(&**name).copied();
+                self.scores.push((name.clone(), threshold, 0, 0.0, 0));
+                self.scores.len() - 1
+            });
+            let e = &mut self.scores[i];
+            e.2 += 1;
+            e.3 += v;
+            e.4 += u64::from(e.1.is_some_and(|th| *v >= th));
         }
         self.traces += 1;
         self.spans += t.span_count;
@@ -270,14 +276,20 @@ impl Acc {
     }
 
     /// Counts trace `index` once however many of its calls fall in this group.
-    fn add_trace_once(&mut self, index: usize, t: TraceFacts, latency: bool, scores: &ScoreIndex) {
+    fn add_trace_once(
+        &mut self,
+        index: usize,
+        t: &TraceFacts,
+        latency: bool,
+        thresholds: &Thresholds,
+    ) {
         let (word, bit) = (index / 64, 1u64 << (index % 64));
         if self.seen.len() <= word {
             self.seen.resize(word + 1, 0);
         }
         if self.seen[word] & bit == 0 {
             self.seen[word] |= bit;
-            self.add_trace(t, latency, scores);
+            self.add_trace(t, latency, thresholds);
         }
     }
 
@@ -288,7 +300,7 @@ impl Acc {
     ) -> MetricsGroup {
         let scores = std::mem::take(&mut self.scores)
             .into_iter()
-            .map(|(name, (count, sum, passed))| {
+            .map(|(name, _, count, sum, passed)| {
                 let agg = ScoreAggregate {
                     count,
                     mean: sum / count.max(1) as f64,
@@ -411,31 +423,10 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
             *local.entry(id).or_insert(next)
         }
     };
-    let mut scores = ScoreIndex {
-        thresholds: q.thresholds.clone(),
-        ..ScoreIndex::default()
-    };
-    let all = glassbox_store::ScoreFilter {
-        limit: usize::MAX,
-        ..Default::default()
-    };
-    let mut names: HashMap<String, Sym> = HashMap::new();
-    for s in store.scores(&all)? {
-        if let Some(v) = s.value.as_f64() {
-            let name = names
-                .entry(s.name.clone())
-                .or_insert_with(|| Sym::from(s.name.as_str()))
-                .clone();
-            scores
-                .by_trace
-                .entry(s.trace_id.0)
-                .or_default()
-                .push((name, v));
-        }
-    }
-    let scores = &scores;
+    // Scores come with the trace rows (the store keeps them with the summaries).
+    let scores = &q.thresholds;
     store.for_each_trace(&q.filter, &mut |t| {
-        total.add_trace(t.into(), !llm_latency, scores);
+        total.add_trace(&t.into(), !llm_latency, scores);
         match q.group_by {
             Some(GroupBy::Model) => {
                 let i = index_of(t.trace_id, t.ordinal, &mut local);
@@ -449,7 +440,7 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
                     groups
                         .entry(k)
                         .or_default()
-                        .add_trace(t.into(), !llm_latency, scores);
+                        .add_trace(&t.into(), !llm_latency, scores);
                 }
             }
             None => {}
@@ -484,7 +475,7 @@ pub fn metrics(store: &dyn Store, q: &MetricsQuery) -> Result<MetricsResponse, Q
             if by_model && let Some(id) = c.trace_id {
                 // Only traces that passed the filter have facts.
                 let i = index_of(id, c.trace_ordinal, &mut local);
-                if let Some(t) = facts.get(i).copied().flatten() {
+                if let Some(Some(t)) = facts.get(i) {
                     acc.add_trace_once(i, t, !llm_latency, scores);
                 }
             }

@@ -60,6 +60,9 @@ pub struct TraceRow {
     pub environment: Option<Sym>,
     /// Sensitive values redacted from this trace's spans before storage.
     pub pii_findings: u64,
+    /// Its numeric scores (name, value; a boolean as 1 or 0), from
+    /// `Store::for_each_trace`, so aggregates need not read the scores table.
+    pub scores: Option<std::sync::Arc<[(Sym, f64)]>>,
 }
 
 /// One deduplicated model call.

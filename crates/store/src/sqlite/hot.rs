@@ -74,6 +74,7 @@ impl HotIndex {
         for row in stmt.query_map([], super::read::trace_row)? {
             hot.upsert_trace(row?);
         }
+        super::read::numeric_scores(conn, &mut |t, name, v| hot.add_score(t, name, v))?;
         Ok(hot)
     }
 
@@ -130,6 +131,18 @@ impl HotIndex {
         }
     }
 
+    /// A numeric score on a trace (its row may not have arrived yet).
+    pub fn add_score(&mut self, trace_id: [u8; 16], name: String, value: f64) {
+        let mut name = Some(Sym::from(name));
+        intern(&mut self.strings, &mut name);
+        let Some(name) = name else { return };
+        let i = self.ordinal_for(trace_id) as usize;
+        let row = &mut self.traces[i];
+        let mut list = row.scores.as_deref().unwrap_or_default().to_vec();
+        list.push((name, value));
+        row.scores = Some(list.into());
+    }
+
     pub fn upsert_trace(&mut self, mut row: TraceRow) {
         for s in [
             &mut row.name,
@@ -145,6 +158,8 @@ impl HotIndex {
         remember(&mut self.services, &row.service);
         let i = self.ordinal_for(row.trace_id);
         row.ordinal = Some(i);
+        // Scores arrive on their own; the summary row does not carry them.
+        row.scores = self.traces[i as usize].scores.take();
         self.traces[i as usize] = row;
     }
 

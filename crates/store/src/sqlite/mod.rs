@@ -462,6 +462,9 @@ fn writer_loop(
             for t in changes.traces {
                 hot.upsert_trace(t);
             }
+            for (t, name, v) in changes.scores {
+                hot.add_score(t, name, v);
+            }
         }
         for ((_, done), result) in jobs.into_iter().zip(results) {
             let _ = done.send(result);
@@ -544,6 +547,7 @@ fn commit_group(
                     sp.commit()?;
                     changes.calls.extend(job_changes.calls);
                     changes.traces.extend(job_changes.traces);
+                    changes.scores.extend(job_changes.scores);
                     results.push(Ok(()));
                 }
                 Err(e) => {

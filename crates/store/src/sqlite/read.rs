@@ -41,7 +41,23 @@ pub(super) fn trace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceRow> {
         prompt_version: sym(r.get(12)?),
         environment: sym(r.get(13)?),
         pii_findings: u(r.get(14)?),
+        scores: None,
     })
+}
+
+/// Every numeric score (a boolean as 1 or 0) by trace, in the order written.
+pub(super) fn numeric_scores(
+    conn: &Connection,
+    visit: &mut dyn FnMut([u8; 16], String, f64),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT trace_id, name, value_num FROM scores WHERE value_num IS NOT NULL ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        visit(id16(r.get(0)?), r.get(1)?, r.get(2)?);
+    }
+    Ok(())
 }
 
 fn sym(s: Option<String>) -> Option<Sym> {
@@ -311,12 +327,24 @@ impl SqliteStore {
         visit: &mut dyn FnMut(&TraceRow),
     ) -> Result<(), StoreError> {
         self.read(|conn| {
+            let mut scores: std::collections::HashMap<[u8; 16], Vec<(Sym, f64)>> =
+                Default::default();
+            numeric_scores(conn, &mut |t, name, v| {
+                scores.entry(t).or_default().push((Sym::from(name), v));
+            })?;
             visit_rows(
                 conn,
                 &format!("{TRACE_COLUMNS} FROM traces t"),
                 trace_conditions(filter),
                 trace_row,
-                visit,
+                &mut |t| match scores.get(&t.trace_id) {
+                    Some(list) => {
+                        let mut t = t.clone();
+                        t.scores = Some(list.as_slice().into());
+                        visit(&t);
+                    }
+                    None => visit(t),
+                },
             )
         })
     }
@@ -485,22 +513,43 @@ impl Store for SqliteStore {
     fn scores(&self, f: &crate::ScoreFilter) -> Result<Vec<glassbox_model::Score>, StoreError> {
         use glassbox_model::{Score, ScoreSource, ScoreValue};
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
+            // Only the conditions given, so SQLite can use `scores_by_trace` or
+            // `scores_by_name_time` (an `?1 IS NULL OR …` form scans the table).
+            let mut cond: Vec<&str> = Vec::new();
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+            if let Some(t) = f.trace_id {
+                cond.push("trace_id = ?");
+                args.push(Box::new(t.to_vec()));
+            }
+            if let Some(n) = &f.name {
+                cond.push("name = ?");
+                args.push(Box::new(n.clone()));
+            }
+            if let Some(s) = &f.source {
+                cond.push("source = ?");
+                args.push(Box::new(s.clone()));
+            }
+            if let Some(ns) = f.from_ns {
+                cond.push("time_ns >= ?");
+                args.push(Box::new(i(ns)));
+            }
+            if let Some(ns) = f.to_ns {
+                cond.push("time_ns < ?");
+                args.push(Box::new(i(ns)));
+            }
+            args.push(Box::new(i64::try_from(f.limit).unwrap_or(i64::MAX)));
+            let filter = if cond.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", cond.join(" AND "))
+            };
+            let mut stmt = conn.prepare_cached(&format!(
                 "SELECT score_id, trace_id, span_id, name, value_num, value_text, value_kind, source, comment, author, time_ns
-                 FROM scores
-                 WHERE (?1 IS NULL OR trace_id = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR source = ?3)
-                   AND (?4 IS NULL OR time_ns >= ?4) AND (?5 IS NULL OR time_ns < ?5)
-                 ORDER BY time_ns, id LIMIT ?6",
-            )?;
+                 FROM scores {filter}
+                 ORDER BY time_ns, id LIMIT ?"
+            ))?;
             let rows = stmt.query_map(
-                params![
-                    f.trace_id.map(|t| t.to_vec()),
-                    f.name,
-                    f.source,
-                    f.from_ns.map(i),
-                    f.to_ns.map(i),
-                    i64::try_from(f.limit).unwrap_or(i64::MAX),
-                ],
+                rusqlite::params_from_iter(args.iter()),
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,

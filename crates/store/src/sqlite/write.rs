@@ -115,6 +115,8 @@ impl SeenHashes {
 pub struct Changes {
     pub calls: Vec<CallRow>,
     pub traces: Vec<TraceRow>,
+    /// New numeric scores: (trace, name, value).
+    pub scores: Vec<([u8; 16], String, f64)>,
 }
 
 pub fn apply(
@@ -146,20 +148,24 @@ pub fn apply(
         insert_metric(tx, point, seen)?;
     }
     for score in &batch.scores {
-        insert_score(tx, score)?;
+        insert_score(tx, score, changes)?;
     }
     Ok(())
 }
 
 /// Scores are append-only and idempotent by id.
-fn insert_score(tx: &Connection, s: &glassbox_model::Score) -> Result<(), StoreError> {
+fn insert_score(
+    tx: &Connection,
+    s: &glassbox_model::Score,
+    changes: &mut Changes,
+) -> Result<(), StoreError> {
     use glassbox_model::ScoreValue;
     let (num, text, kind) = match &s.value {
         ScoreValue::Number(n) => (Some(*n), None, "number"),
         ScoreValue::Bool(b) => (Some(if *b { 1.0 } else { 0.0 }), None, "bool"),
         ScoreValue::Category(c) => (None, Some(c.as_str()), "category"),
     };
-    tx.prepare_cached(
+    let inserted = tx.prepare_cached(
         "INSERT OR IGNORE INTO scores (score_id, trace_id, span_id, name, value_num, value_text, value_kind, source, comment, author, time_ns)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
@@ -176,6 +182,11 @@ fn insert_score(tx: &Connection, s: &glassbox_model::Score) -> Result<(), StoreE
         s.author,
         i64_of(s.time_unix_nano),
     ])?;
+    if inserted == 1
+        && let Some(v) = num
+    {
+        changes.scores.push((s.trace_id.0, s.name.clone(), v));
+    }
     Ok(())
 }
 
