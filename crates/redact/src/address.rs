@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use crate::scan::Start;
+use crate::scan::{House, Start};
 use crate::util::{Alt, Hit, right_ok};
 use crate::{EntityType, Sink};
 
@@ -119,9 +119,25 @@ impl Address {
             // House numbers and postcodes are ASCII digits (`[0-9]`, not Unicode `\d`):
             // the cue scan finds the starts of these patterns from ASCII digit runs.
             structural: Alt::with_starts(vec![
-                (us, Start::HouseNumber(Vec::new())),
+                (
+                    us,
+                    Start::HouseNumber(House {
+                        max_digits: 6,
+                        capitals: true,
+                        words: Vec::new(),
+                        letters: Vec::new(),
+                    }),
+                ),
                 (de, Start::StreetSuffix(suffixes)),
-                (fr, Start::HouseNumber(fr_words)),
+                (
+                    fr,
+                    Start::HouseNumber(House {
+                        max_digits: 4,
+                        capitals: false,
+                        words: fr_words,
+                        letters: vec!['A', 'B', 'C', 'D'],
+                    }),
+                ),
                 (es, Start::Prefix),
                 (generic_eu, Start::NumberPostcode),
                 (concat!(

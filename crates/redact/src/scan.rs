@@ -28,10 +28,9 @@ const TOKEN: u64 = 1 << 63;
 pub(crate) enum Start {
     /// Every match begins with a literal prefix, extracted from the pattern.
     Prefix,
-    /// A house number: a run of at most six ASCII digits at a word boundary, then (after
-    /// an optional letter, range or comma) whitespace and a capitalised word, an ordinal,
-    /// or a word starting with one of these (case-insensitive).
-    HouseNumber(Vec<String>),
+    /// A house number: a run of ASCII digits at a word boundary, then (after an optional
+    /// letter, range or comma) whitespace and a word as [`House`] describes.
+    HouseNumber(House),
     /// Words ending in one of these suffixes (case-insensitive; `.` literal) followed by
     /// whitespace and a digit; the match begins somewhere in the run of words before.
     StreetSuffix(Vec<String>),
@@ -41,6 +40,71 @@ pub(crate) enum Start {
     /// Capitalised words followed by one of these literals (case-sensitive): the match
     /// begins at a capital in the run of words before it.
     Tail(Vec<String>),
+}
+
+/// What may follow the number of a [`Start::HouseNumber`] part (after the whitespace).
+#[derive(Clone, Debug)]
+pub(crate) struct House {
+    /// Longest digit run the part accepts.
+    pub max_digits: usize,
+    /// A capitalised word or an ordinal (`5 3rd Ave`), then whitespace and another such
+    /// word or a (capitalised) street suffix.
+    pub capitals: bool,
+    /// A word starting with one of these (case-insensitive).
+    pub words: Vec<String>,
+    /// One of these capitals alone, then `,` or whitespace (`12 B, rue`).
+    pub letters: Vec<char>,
+}
+
+/// A [`Start::HouseNumber`] part prepared for [`house_number_follows`].
+struct HouseCheck {
+    /// The part's bit.
+    bit: u64,
+    /// The part's [`House`], `words` lower-cased.
+    house: House,
+    /// One bit per pair of ASCII bytes that begins one of `words` (128 × first byte +
+    /// second byte); `None` when some word is shorter than two bytes.
+    pairs: Option<Box<[u64; 256]>>,
+}
+
+impl HouseCheck {
+    fn new(bit: u64, house: House) -> HouseCheck {
+        let mut pairs = Some(Box::new([0u64; 256]));
+        for w in &house.words {
+            match *w.as_bytes() {
+                [a, b, ..] => {
+                    if a.is_ascii()
+                        && b.is_ascii()
+                        && let Some(p) = pairs.as_mut()
+                    {
+                        let k = usize::from(a) * 128 + usize::from(b);
+                        p[k / 64] |= 1 << (k % 64);
+                    }
+                }
+                _ => pairs = None,
+            }
+        }
+        HouseCheck { bit, house, pairs }
+    }
+
+    /// Whether a word at the start of `after` may begin with one of `words`, ASCII
+    /// case-insensitively: `false` only when its first two bytes are ASCII and no word
+    /// begins with them lower-cased (a word whose first two bytes are not both ASCII
+    /// cannot match such a text).
+    fn may_start(&self, after: &str) -> bool {
+        let Some(pairs) = &self.pairs else {
+            return true;
+        };
+        match *after.as_bytes() {
+            [a, b, ..] if a.is_ascii() && b.is_ascii() => {
+                let k =
+                    usize::from(a.to_ascii_lowercase()) * 128 + usize::from(b.to_ascii_lowercase());
+                (pairs[k / 64] >> (k % 64)) & 1 != 0
+            }
+            [a] if a.is_ascii() => false,
+            _ => true,
+        }
+    }
 }
 
 /// A family of cue patterns owned by one detector. Its parts are searched together with
@@ -105,8 +169,8 @@ impl Hit {
     }
 }
 
-/// Longest extracted prefix: a few bytes already make a keyword rare, and short literals
-/// keep the automaton small.
+/// Longest extracted prefix: eight bytes are compared with one word (see [`PackedLit`]),
+/// and the longer a literal, the fewer failed anchored searches start at it.
 const MAX_PREFIX: usize = 5;
 /// Beyond this many alternatives a part is treated as having no usable prefix.
 const MAX_PREFIXES: usize = 5000;
@@ -114,6 +178,22 @@ const MAX_PREFIXES: usize = 5000;
 const MAX_CLASS: usize = 16;
 /// How far back a structural anchor may reach for the start of its run of words.
 const MAX_RUN: usize = 256;
+
+/// A set of bytes, one bit each.
+type ByteSet = [u64; 4];
+
+/// Every byte: no constraint.
+const ALL_BYTES: ByteSet = [u64::MAX; 4];
+
+fn set_add(s: &mut ByteSet, c: u8) {
+    s[usize::from(c >> 6)] |= 1 << (c & 63);
+}
+
+fn set_union(s: &mut ByteSet, o: &ByteSet) {
+    for (a, b) in s.iter_mut().zip(o) {
+        *a |= b;
+    }
+}
 
 /// A literal prefix under construction. `exact` means the pattern continues after it (it
 /// can still be extended); `boundary` that an ASCII word boundary precedes it.
@@ -124,6 +204,10 @@ struct Lit {
     boundary: bool,
     /// Bit of the part (pattern id) the literal starts.
     part: u64,
+    /// For an inexact literal, a superset of the bytes that can follow it in a match
+    /// ([`ALL_BYTES`] when unknown); a match needs one of them right after the literal.
+    /// [`ALL_BYTES`] for exact literals, since what follows them is not known yet.
+    next: ByteSet,
 }
 
 impl Lit {
@@ -133,8 +217,80 @@ impl Lit {
             exact: true,
             boundary,
             part: 0,
+            next: ALL_BYTES,
         }
     }
+}
+
+/// A superset of the bytes a match of `h` can begin with, and whether `h` can match the
+/// empty string (then what follows `h` may come first). Both cases of ASCII letters are
+/// included, and every UTF-8 lead byte for a class with a non-ASCII member.
+fn first_bytes(h: &Hir) -> (ByteSet, bool) {
+    let mut set = [0u64; 4];
+    let add_cases = |set: &mut ByteSet, c: u8| {
+        set_add(set, c.to_ascii_lowercase());
+        set_add(set, c.to_ascii_uppercase());
+    };
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => (set, true),
+        HirKind::Literal(l) => match l.0.first() {
+            Some(&c) => {
+                add_cases(&mut set, c);
+                (set, false)
+            }
+            None => (set, true),
+        },
+        HirKind::Class(Class::Unicode(u)) => {
+            for r in u.ranges() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                for c in lo..=hi.min(0x7F) {
+                    add_cases(&mut set, c as u8);
+                }
+                if hi > 0x7F {
+                    for c in 0xC0..=0xFF {
+                        set_add(&mut set, c);
+                    }
+                }
+            }
+            (set, false)
+        }
+        HirKind::Class(Class::Bytes(by)) => {
+            for r in by.ranges() {
+                for c in r.start()..=r.end() {
+                    add_cases(&mut set, c);
+                }
+            }
+            (set, false)
+        }
+        HirKind::Repetition(r) => {
+            let (s, nullable) = first_bytes(&r.sub);
+            (s, nullable || r.min == 0)
+        }
+        HirKind::Capture(c) => first_bytes(&c.sub),
+        HirKind::Concat(xs) => first_bytes_seq(xs),
+        HirKind::Alternation(xs) => {
+            let mut nullable = false;
+            for x in xs {
+                let (s, n) = first_bytes(x);
+                set_union(&mut set, &s);
+                nullable |= n;
+            }
+            (set, nullable)
+        }
+    }
+}
+
+/// [`first_bytes`] of a sequence.
+fn first_bytes_seq(xs: &[Hir]) -> (ByteSet, bool) {
+    let mut set = [0u64; 4];
+    for x in xs {
+        let (s, nullable) = first_bytes(x);
+        set_union(&mut set, &s);
+        if !nullable {
+            return (set, false);
+        }
+    }
+    (set, true)
 }
 
 /// The literal prefixes (ASCII lower-cased) that every match of `h` starts with, or `None`
@@ -147,6 +303,7 @@ fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
             exact: true,
             boundary: false,
             part: 0,
+            next: ALL_BYTES,
         }],
         HirKind::Class(c) => {
             let mut chars: Vec<Vec<u8>> = Vec::new();
@@ -183,6 +340,7 @@ fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
                     exact: true,
                     boundary: false,
                     part: 0,
+                    next: ALL_BYTES,
                 })
                 .collect()
         }
@@ -194,6 +352,8 @@ fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
                 .into_iter()
                 .map(|l| Lit {
                     exact: l.exact && once,
+                    // Once more of `sub`, or what follows: not known here.
+                    next: if l.exact { ALL_BYTES } else { l.next },
                     ..l
                 })
                 .collect();
@@ -205,12 +365,19 @@ fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
         HirKind::Capture(c) => prefixes(&c.sub)?,
         HirKind::Concat(xs) => {
             let mut cur = vec![Lit::empty(false)];
-            for x in xs {
+            for (i, x) in xs.iter().enumerate() {
                 if cur.iter().all(|l| !l.exact) {
                     break;
                 }
                 let Some(next) = prefixes(x) else {
-                    cur.iter_mut().for_each(|l| l.exact = false);
+                    // What follows the literals still exact is the rest of this sequence,
+                    // unless it can be empty (then it is not known here).
+                    let (first, nullable) = first_bytes_seq(&xs[i..]);
+                    let follow = if nullable { ALL_BYTES } else { first };
+                    for l in cur.iter_mut().filter(|l| l.exact) {
+                        l.exact = false;
+                        l.next = follow;
+                    }
                     break;
                 };
                 let mut joined = Vec::with_capacity(cur.len() * next.len());
@@ -227,11 +394,18 @@ fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
                             exact: n.exact,
                             bytes,
                             part: 0,
+                            next: n.next,
                         });
                     }
                 }
+                // A literal cut short is followed by its next byte (either case: the
+                // bytes are lower-cased).
                 for l in &mut joined {
-                    if l.bytes.len() >= MAX_PREFIX {
+                    if let Some(&c) = l.bytes.get(MAX_PREFIX) {
+                        let mut follow = [0u64; 4];
+                        set_add(&mut follow, c.to_ascii_lowercase());
+                        set_add(&mut follow, c.to_ascii_uppercase());
+                        l.next = follow;
                         l.bytes.truncate(MAX_PREFIX);
                         l.exact = false;
                     }
@@ -260,12 +434,13 @@ fn prefixes(h: &Hir) -> Option<Vec<Lit>> {
 }
 
 /// Merges literals with equal bytes, exactness and part; a boundary is only required when
-/// every copy required it.
+/// every copy required it, and any byte that may follow one copy may follow the merged one.
 fn dedup(v: &mut Vec<Lit>) {
     v.sort_by(|a, b| (&a.bytes, a.exact, a.part).cmp(&(&b.bytes, b.exact, b.part)));
     v.dedup_by(|later, kept| {
         if later.bytes == kept.bytes && later.exact == kept.exact && later.part == kept.part {
             kept.boundary &= later.boundary;
+            set_union(&mut kept.next, &later.next);
             true
         } else {
             false
@@ -284,8 +459,10 @@ pub(crate) struct Shared {
     number_postcode: u64,
     street_suffix: u64,
     tail: u64,
-    /// Lower-case words that may follow a house number without a capital.
-    house_words: Vec<String>,
+    /// Each [`Start::HouseNumber`] part and what may follow its number.
+    houses: Vec<HouseCheck>,
+    /// The longest digit run any of them accepts.
+    house_digits: usize,
     /// Lower-cased street suffixes, chars reversed for matching backwards; sorted, so
     /// those ending in one char are adjacent, and without the empty one.
     street_suffixes: Vec<Vec<char>>,
@@ -310,7 +487,7 @@ impl Shared {
         let mut owner = Vec::new();
         let mut lits: Vec<Lit> = Vec::new();
         let (mut house_number, mut number_postcode, mut street_suffix, mut tail) = (0, 0, 0, 0);
-        let mut house_words: Vec<String> = Vec::new();
+        let mut houses: Vec<HouseCheck> = Vec::new();
         let mut street_suffixes = Vec::new();
         for (f, alt) in families.iter().enumerate() {
             for (k, (p, start)) in alt.parts.iter().enumerate() {
@@ -331,9 +508,10 @@ impl Shared {
                             ),
                         }
                     }
-                    Start::HouseNumber(words) => {
+                    Start::HouseNumber(h) => {
                         house_number |= bit;
-                        house_words.extend(words.iter().map(|w| w.to_lowercase()));
+                        let words = h.words.iter().map(|w| w.to_lowercase()).collect();
+                        houses.push(HouseCheck::new(bit, House { words, ..h.clone() }));
                     }
                     Start::NumberPostcode => number_postcode |= bit,
                     Start::StreetSuffix(_) => street_suffix |= bit,
@@ -346,6 +524,7 @@ impl Shared {
                             exact: true,
                             boundary: false,
                             part: bit,
+                            next: ALL_BYTES,
                         }));
                     }
                 }
@@ -389,7 +568,8 @@ impl Shared {
             all,
             prefixes: PrefixTable::new(&lits),
             house_number,
-            house_words,
+            house_digits: houses.iter().map(|h| h.house.max_digits).max().unwrap_or(0),
+            houses,
             number_postcode,
             street_suffix,
             tail,
@@ -512,12 +692,11 @@ impl Shared {
         }
         for &(d, e) in runs {
             let boundary = at_boundary(b, d);
-            if self.house_number != 0
-                && boundary
-                && e - d <= 6
-                && house_number_follows(t, e, &self.house_words)
-            {
-                cands.push((d, self.house_number));
+            if self.house_number != 0 && boundary && e - d <= self.house_digits {
+                let parts = house_number_follows(t, e, e - d, &self.houses);
+                if parts != 0 {
+                    cands.push((d, parts));
+                }
             }
             if self.number_postcode != 0 && e - d <= 4 && d > 0 && b[d - 1] == b' ' {
                 let mut k = e;
@@ -620,12 +799,13 @@ impl Shared {
     }
 }
 
-/// Whether a house-number pattern can continue after the digit run ending at `e`: an
-/// optional letter suffix (`221B`, `12bis`), range (`12-14`) or comma, whitespace, then a
-/// capitalised word, an ordinal (`5 3rd Ave`) or one of `words` (`12 rue`). Numbers followed by another number, a unit-less
-/// punctuation or nothing are not house numbers, and skipping them keeps the anchored
-/// searches few.
-fn house_number_follows(t: &str, e: usize, words: &[String]) -> bool {
+/// The bits of the house-number parts that can continue after the digit run ending at
+/// `e` (`digits` long): an optional letter suffix (`221B`, `12bis`), range (`12-14`) or
+/// comma, whitespace, then a word that part accepts ([`House`]). Numbers followed by
+/// another number, a unit-less punctuation or nothing are not house numbers, and skipping
+/// them (and the parts whose word does not follow) keeps the anchored searches few.
+#[inline(always)]
+fn house_number_follows(t: &str, e: usize, digits: usize, houses: &[HouseCheck]) -> u64 {
     let b = t.as_bytes();
     let mut k = e;
     let letters = b[k..]
@@ -643,50 +823,148 @@ fn house_number_follows(t: &str, e: usize, words: &[String]) -> bool {
     }
     // Most numbers are followed by punctuation: an ASCII byte decides without decoding.
     match b.get(k) {
-        None => return false,
-        Some(&c) if c.is_ascii() && !matches!(c, b'\t'..=b'\r' | b' ') => return false,
+        None => return 0,
+        Some(&c) if c.is_ascii() && !matches!(c, b'\t'..=b'\r' | b' ') => return 0,
         _ => {}
     }
     let mut rest = t[k..].chars();
     if !rest.next().is_some_and(char::is_whitespace) {
+        return 0;
+    }
+    house_parts(rest.as_str().trim_start(), digits, houses)
+}
+
+/// [`house_number_follows`] once whitespace is seen: the parts that accept the word at the
+/// start of `after`. Out of line, since few numbers get this far.
+#[inline(never)]
+fn house_parts(after: &str, digits: usize, houses: &[HouseCheck]) -> u64 {
+    let Some(c) = after.chars().next() else {
+        return 0;
+    };
+    let mut parts = 0;
+    // Whether a second capitalised word (or ordinal) follows; computed at most once.
+    let mut second = None;
+    let mut capitals = || *second.get_or_insert_with(|| second_word_capital(after));
+    for check in houses {
+        let h = &check.house;
+        if digits > h.max_digits {
+            continue;
+        }
+        let ok = if c.is_uppercase() {
+            (h.capitals && capitals())
+                || lone_letter(after, c, &h.letters)
+                || (check.may_start(after) && capital_word_starts(after, &h.words))
+        } else if c.is_alphabetic() {
+            check.may_start(after) && word_starts(after, c, &h.words)
+        } else if c.is_ascii_digit() {
+            h.capitals
+                && {
+                    let r = after.trim_start_matches(|c: char| c.is_ascii_digit());
+                    ["st", "nd", "rd", "th"].iter().any(|o| r.starts_with(o))
+                }
+                && capitals()
+        } else {
+            false
+        };
+        if ok {
+            parts |= check.bit;
+        }
+    }
+    parts
+}
+
+/// Whether the word at the start of `after` (a capitalised word or an ordinal) is followed
+/// by whitespace and a char that can begin another such word or a street suffix: an
+/// upper-case letter, an ASCII digit, or (not decided here) any non-ASCII char. The word
+/// is taken as the run of chars that can be in one (ASCII letters and digits, `'`, `.`,
+/// `-`, and every non-ASCII char but whitespace): it must end where whitespace begins.
+fn second_word_capital(after: &str) -> bool {
+    let in_word = |x: char| {
+        if x.is_ascii() {
+            x.is_ascii_alphanumeric() || matches!(x, '\'' | '.' | '-')
+        } else {
+            !x.is_whitespace()
+        }
+    };
+    let mut chars = after.chars();
+    let end = loop {
+        match chars.next() {
+            Some(x) if in_word(x) => {}
+            other => break other,
+        }
+    };
+    if !end.is_some_and(char::is_whitespace) {
         return false;
     }
-    let after = rest.as_str().trim_start();
-    match after.chars().next() {
-        Some(c) if c.is_uppercase() => true,
-        Some(c) if c.is_alphabetic() => {
-            // The word lower-cased (at most 24 chars) must start with one of `words`.
-            // Most numbers are followed by some lower-case word and most of those words
-            // match nothing, so the word is folded once onto the stack, not into a String.
-            // Most such words share no first letter with any of `words`.
-            let first = c.to_lowercase().next().unwrap_or(c);
-            if !words
-                .iter()
-                .any(|x| x.chars().next().is_none_or(|xc| xc == first))
-            {
-                return false;
-            }
-            let mut folded = ['\0'; 72];
-            let mut n = 0;
-            let word = after.chars().take(24).take_while(|c| !c.is_whitespace());
-            for c in word.flat_map(char::to_lowercase) {
-                if let Some(slot) = folded.get_mut(n) {
-                    *slot = c;
-                    n += 1;
-                }
-            }
-            let folded = &folded[..n];
-            words.iter().any(|x| {
-                let mut w = folded.iter();
-                x.chars().all(|xc| w.next() == Some(&xc))
-            })
-        }
-        Some(c) if c.is_ascii_digit() => {
-            let r = after.trim_start_matches(|c: char| c.is_ascii_digit());
-            ["st", "nd", "rd", "th"].iter().any(|o| r.starts_with(o))
-        }
-        _ => false,
+    chars
+        .as_str()
+        .trim_start()
+        .chars()
+        .next()
+        .is_some_and(|x| x.is_uppercase() || x.is_ascii_digit() || !x.is_ascii())
+}
+
+/// Whether `after` begins with `c`, one of `letters`, alone: then `,` or whitespace.
+fn lone_letter(after: &str, c: char, letters: &[char]) -> bool {
+    if !letters.contains(&c) {
+        return false;
     }
+    let mut rest = after.chars();
+    rest.next();
+    rest.next().is_some_and(|n| n == ',' || n.is_whitespace())
+}
+
+/// Whether the capitalised word at the start of `after` may begin with one of `words`
+/// (lower case) case-insensitively. ASCII letters are compared folded, byte by byte; from
+/// the first non-ASCII byte of the text on, the word is taken to match, since the case
+/// folding of a non-ASCII char may reach a char of the word (`K` for k).
+fn capital_word_starts(after: &str, words: &[String]) -> bool {
+    let text = after.as_bytes();
+    words.iter().any(|x| {
+        for (i, &xc) in x.as_bytes().iter().enumerate() {
+            match text.get(i) {
+                Some(&c) if c.is_ascii() => {
+                    if c.to_ascii_lowercase() != xc {
+                        return false;
+                    }
+                }
+                Some(_) => return true,
+                None => return false,
+            }
+        }
+        true
+    })
+}
+
+/// Whether the lower-case word at the start of `after` (first char `c`), lower-cased (at
+/// most 24 chars), starts with one of `words`. Out of line, so that its buffer is only
+/// zeroed for the few words that get this far.
+#[inline(never)]
+fn word_starts(after: &str, c: char, words: &[String]) -> bool {
+    // Most numbers are followed by some lower-case word and most of those words match
+    // nothing, so the word is folded once onto the stack, not into a String. Most such
+    // words share no first letter with any of `words`.
+    let first = c.to_lowercase().next().unwrap_or(c);
+    if !words
+        .iter()
+        .any(|x| x.chars().next().is_none_or(|xc| xc == first))
+    {
+        return false;
+    }
+    let mut folded = ['\0'; 72];
+    let mut n = 0;
+    let word = after.chars().take(24).take_while(|c| !c.is_whitespace());
+    for c in word.flat_map(char::to_lowercase) {
+        if let Some(slot) = folded.get_mut(n) {
+            *slot = c;
+            n += 1;
+        }
+    }
+    let folded = &folded[..n];
+    words.iter().any(|x| {
+        let mut w = folded.iter();
+        x.chars().all(|xc| w.next() == Some(&xc))
+    })
 }
 
 /// Simple case folding beyond `to_lowercase`: the long s folds with `s`.
@@ -742,6 +1020,9 @@ struct PrefixTable {
     entries: Vec<PackedLit>,
     /// The bytes of every literal, by [`PackedLit::id`].
     bytes: Vec<Vec<u8>>,
+    /// The sets of bytes that may follow a literal, by [`PackedLit::next`]; the first
+    /// (unused) is [`ALL_BYTES`].
+    follows: Vec<ByteSet>,
 }
 
 /// A literal prepared for comparison with eight text bytes at once: the text word, with
@@ -760,10 +1041,13 @@ struct PackedLit {
     /// Length in bytes; 0 for literals longer than eight bytes.
     len: u8,
     boundary: bool,
+    /// Index in [`PrefixTable::follows`] of the bytes that may follow the literal in a
+    /// match (see [`Lit::next`]); 0: any byte, or the end of the text.
+    next: u16,
 }
 
 impl PackedLit {
-    fn new(l: &Lit, id: u16) -> PackedLit {
+    fn new(l: &Lit, id: u16, next: u16) -> PackedLit {
         let (mut value, mut fold) = ([0u8; 8], [0u8; 8]);
         for (i, &c) in l.bytes.iter().take(8).enumerate() {
             value[i] = c;
@@ -781,6 +1065,7 @@ impl PackedLit {
                 0
             },
             boundary: l.boundary,
+            next,
         }
     }
 
@@ -832,10 +1117,26 @@ impl PrefixTable {
             lits.len() <= usize::from(u16::MAX),
             "glassbox-redact: too many cue literals"
         );
+        let mut follows = vec![ALL_BYTES];
         let packed: Vec<PackedLit> = lits
             .iter()
             .enumerate()
-            .map(|(id, l)| PackedLit::new(l, id as u16))
+            .map(|(id, l)| {
+                let next = if l.next == ALL_BYTES {
+                    0
+                } else {
+                    match follows.iter().position(|f| *f == l.next) {
+                        Some(k) => k,
+                        None => {
+                            follows.push(l.next);
+                            follows.len() - 1
+                        }
+                    }
+                };
+                let next = u16::try_from(next)
+                    .unwrap_or_else(|_| panic!("glassbox-redact: too many follow sets"));
+                PackedLit::new(l, id as u16, next)
+            })
             .collect();
         let mut index = Vec::with_capacity(KEYS + 1);
         let mut entries = Vec::new();
@@ -857,6 +1158,7 @@ impl PrefixTable {
             index,
             entries,
             bytes: lits.iter().map(|l| l.bytes.clone()).collect(),
+            follows,
         }
     }
 
@@ -908,12 +1210,37 @@ impl PrefixTable {
         let (lo, hi) = (self.index[k] as usize, self.index[k + 1] as usize);
         let mut parts = 0;
         for lit in self.entries.get(lo..hi).unwrap_or_default() {
-            if (!lit.boundary || boundary) && lit.matches(b, p, &self.bytes) {
+            if (!lit.boundary || boundary)
+                && lit.matches(b, p, &self.bytes)
+                && self.followed(lit, b, p)
+            {
                 parts |= lit.part;
             }
         }
         if parts != 0 {
             cands.push((p, parts));
+        }
+    }
+}
+
+impl PrefixTable {
+    /// Whether the byte after `lit` (which matches at `p`) may follow it in a match: a
+    /// literal whose continuation is known needs one of its follow bytes, so neither
+    /// another byte nor the end of the text can continue a match.
+    #[inline(always)]
+    fn followed(&self, lit: &PackedLit, b: &[u8], p: usize) -> bool {
+        if lit.next == 0 {
+            return true;
+        }
+        let len = if lit.len != 0 {
+            usize::from(lit.len)
+        } else {
+            self.bytes.get(usize::from(lit.id)).map_or(0, Vec::len)
+        };
+        match (b.get(p + len), self.follows.get(usize::from(lit.next))) {
+            (Some(&c), Some(set)) => (set[usize::from(c >> 6)] >> (c & 63)) & 1 != 0,
+            (None, Some(_)) => false,
+            (_, None) => true,
         }
     }
 }

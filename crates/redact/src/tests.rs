@@ -622,9 +622,70 @@ fn cue_scan_matches_reference() {
             "Jean Dupont here, and Anna Maria Schmidt (\"Tenant\") speaking",
             "1146 Everett Lodge, Jonathanside, MD 02032 and 12 bis, rue Victor Hugo",
             "PASSWORD=x; paſsword: y; DOB 1990-01-01; ssn 123456789",
+            "12 INFO  [app] 7 Main\u{a0}St, 9 N. Main St, 12 3rd Ave, 5 O'Neil’s Ave",
+            "10 Élysée Ave; 11 Main\tSt; 12 MAIN 3rd St; 13 Main st; 14 Main-Lane Rd; 15 X",
         ]
         .map(str::to_owned),
     );
+    // House numbers before each kind of word the US and French parts tell apart.
+    let words = [
+        "rue",
+        "Rue",
+        "RUE",
+        "Av.",
+        "bd",
+        "bis",
+        "Bis",
+        "ter",
+        "B",
+        "B,",
+        "E",
+        "Impasse",
+        "INFO",
+        "Main",
+        "3rd",
+        "Résidence",
+        "résidence",
+        "Rond-Point",
+        "Paſſage",
+        "\u{212a}ai",
+        "lieu-dit",
+        "Allée",
+        "Quai",
+        "x",
+    ];
+    for n in [
+        "7", "12", "1234", "12345", "123456", "12B", "12bis", "12-14", "12,",
+    ] {
+        for w in words {
+            for sep in [" ", "  ", "\u{a0}", ", "] {
+                texts.push(format!("at {n}{sep}{w} de la Paix Street, 75001 Paris"));
+                texts.push(format!("{n}{sep}{w} Victor Hugo Ave"));
+            }
+        }
+    }
+    // Cue literals cut off at every length, and followed by other bytes: the follow sets.
+    for cue in [
+        "Customer: Jane Doe",
+        "client.address: x",
+        "to: Jane Doe",
+        "reply to Jane Doe",
+        "password = hunter2",
+        "Dr. Jane Doe",
+        "DOB: 1990-01-01",
+        "patient(e) : Jane Doe",
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+    ] {
+        for k in 1..=cue.len() {
+            if let Some(head) = cue.get(..k) {
+                texts.push(head.to_owned());
+                texts.push(format!("{head}Éx"));
+                texts.push(format!("{head}_Q"));
+            }
+        }
+    }
+    let upper: Vec<String> = texts.iter().take(300).map(|t| t.to_uppercase()).collect();
+    texts.extend(upper);
     let d = det();
     for t in &texts {
         let n = crate::normalize::normalize(t);
