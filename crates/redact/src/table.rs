@@ -109,36 +109,29 @@ impl Table {
     }
 }
 
-/// The field delimiter of a table-looking line, if any.
 /// [`delimiter`] of a line that may be a header row. A header row is short and has no
 /// key/value syntax; this keeps JSON and log lines (which also contain commas) from being
-/// examined cell by cell. One pass over the bytes (the marks are ASCII, and matching them
-/// as chars costs a UTF-8 decode per character of every line) both looks for the marks
-/// and counts the delimiters.
+/// examined cell by cell.
 fn header_delimiter(line: &str) -> Option<char> {
     if line.len() > 400 {
         return None;
     }
-    let piped = line.starts_with('|');
-    let (mut pipes, mut tabs, mut commas, mut semicolons) = (0, 0, 0, 0);
-    for c in line.bytes() {
-        match c {
-            b':' | b'{' | b'}' | b'=' | b'@' if !piped => return None,
-            b'|' => pipes += 1,
-            b'\t' => tabs += 1,
-            b',' => commas += 1,
-            b';' => semicolons += 1,
-            _ => {}
-        }
-    }
-    pick_delimiter(pipes, tabs, commas, semicolons)
+    count_delimiters(line, !line.starts_with('|'))
 }
 
+/// The field delimiter of a table-looking line, if any.
 fn delimiter(line: &str) -> Option<char> {
-    // One pass over the line counts all four, instead of one pass per candidate.
+    count_delimiters(line, false)
+}
+
+/// One pass over the bytes (the marks are ASCII; matching them as chars would cost a
+/// UTF-8 decode per character of every line) counts all four delimiters, and gives up
+/// at the first key/value mark when `reject_marks`.
+fn count_delimiters(line: &str, reject_marks: bool) -> Option<char> {
     let (mut pipes, mut tabs, mut commas, mut semicolons) = (0, 0, 0, 0);
     for c in line.bytes() {
         match c {
+            b':' | b'{' | b'}' | b'=' | b'@' if reject_marks => return None,
             b'|' => pipes += 1,
             b'\t' => tabs += 1,
             b',' => commas += 1,
