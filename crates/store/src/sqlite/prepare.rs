@@ -87,7 +87,7 @@ impl Committed {
 }
 
 /// Length-prefixed entries (u32 LE length, then bytes) compressed as one zstd
-/// frame: how a batch's span details and its new content blobs are stored.
+/// frame: how a batch's span details and the content they add are stored.
 #[derive(Default)]
 pub struct ChunkBuilder {
     buf: Vec<u8>,
