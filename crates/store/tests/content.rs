@@ -231,3 +231,64 @@ async fn a_store_written_before_content_addresses_reads_erases_and_verifies() {
     drop(store);
     verifies(dir.path());
 }
+
+/// A trace's id and its numeric scores (name, value).
+type Scored = ([u8; 16], Vec<(String, f64)>);
+
+/// Numeric scores on each trace, as `for_each_trace` gives them.
+fn trace_scores(store: &SqliteStore) -> Vec<Scored> {
+    let mut out = Vec::new();
+    store
+        .for_each_trace(&Default::default(), &mut |t| {
+            let list = t
+                .scores
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|(n, v)| (n.to_string(), *v))
+                .collect();
+            out.push((t.trace_id, list));
+        })
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_score_sent_before_its_trace_stays_with_it_as_the_trace_grows_and_after_restart() {
+    use glassbox_model::{Score, ScoreSource, ScoreValue};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let score = Score {
+        id: "early".into(),
+        trace_id: TraceId([5; 16]),
+        span_id: None,
+        name: "quality".into(),
+        value: ScoreValue::Number(0.25),
+        source: ScoreSource::Human,
+        comment: None,
+        author: None,
+        time_unix_nano: 1,
+    };
+    store
+        .write(WriteBatch {
+            scores: vec![score],
+            ..WriteBatch::default()
+        })
+        .await
+        .unwrap();
+    assert!(trace_scores(&store).is_empty(), "no trace yet");
+    store
+        .write(batch(vec![call(5, "u", &["hi"])]))
+        .await
+        .unwrap();
+    let expected = vec![([5u8; 16], vec![("quality".to_owned(), 0.25)])];
+    assert_eq!(trace_scores(&store), expected);
+    // A later span of the same trace rewrites its summary; the score stays.
+    let mut later = call(5, "u", &["hi", "again"]);
+    later.span_id = SpanId([9; 8]);
+    store.write(batch(vec![later])).await.unwrap();
+    assert_eq!(trace_scores(&store), expected);
+    drop(store);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(trace_scores(&store), expected);
+}
