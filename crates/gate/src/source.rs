@@ -176,18 +176,86 @@ struct ApiErrorBody {
     message: String,
 }
 
-async fn fetch_live(pairs: &[(String, String)], opts: &LiveOptions) -> Result<Sample, GateError> {
-    let base = opts.server.trim_end_matches('/');
-    let url = format!("{base}/api/v1/traces");
-    let server_err = |message: String| GateError::Server {
+/// The Glassbox server a gate reads from, with the errors every request can meet
+/// phrased once: unreachable, refused, not found, or any other failure.
+struct Server<'a> {
+    base: &'a str,
+    api_key: Option<&'a str>,
+    client: reqwest::Client,
+}
+
+impl<'a> Server<'a> {
+    fn new(opts: &'a LiveOptions) -> Result<Self, GateError> {
+        let base = opts.server.trim_end_matches('/');
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| error(base, format!("could not build an HTTP client: {e}")))?;
+        Ok(Server {
+            base,
+            api_key: opts.api_key.as_deref(),
+            client,
+        })
+    }
+
+    fn error(&self, message: String) -> GateError {
+        error(self.base, message)
+    }
+
+    /// The body of a successful `GET {path}`; `not_found` says what a 404 means here.
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        not_found: Option<String>,
+    ) -> Result<String, GateError> {
+        let mut req = self.client.get(format!("{}{path}", self.base)).query(query);
+        if let Some(key) = self.api_key {
+            req = req.bearer_auth(key);
+        }
+        let resp = req.send().await.map_err(|e| {
+            self.error(format!(
+                "could not reach the server ({}); start it with `glassbox serve`, or point \
+                 --server / GLASSBOX_URL at a running one",
+                chain(&e)
+            ))
+        })?;
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| self.error(format!("the response broke off: {e}")))?;
+        if status == reqwest::StatusCode::NOT_FOUND
+            && let Some(message) = not_found
+        {
+            return Err(self.error(message));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(self.error(format!(
+                "the server refused the request ({status}); pass an API key with --api-key or \
+                 GLASSBOX_API_KEY"
+            )));
+        }
+        if !status.is_success() {
+            let detail = serde_json::from_str::<ApiError>(&body)
+                .map(|e| e.error.message)
+                .unwrap_or_else(|_| body.chars().take(200).collect());
+            return Err(self.error(format!("GET {path} answered {status}: {detail}")));
+        }
+        Ok(body)
+    }
+}
+
+fn error(base: &str, message: String) -> GateError {
+    GateError::Server {
         url: base.to_owned(),
         message,
-    };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| server_err(format!("could not build an HTTP client: {e}")))?;
+    }
+}
+
+async fn fetch_live(pairs: &[(String, String)], opts: &LiveOptions) -> Result<Sample, GateError> {
+    let server = Server::new(opts)?;
     let label = SourceSpec::Live(pairs.to_vec()).label();
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
@@ -205,38 +273,9 @@ async fn fetch_live(pairs: &[(String, String)], opts: &LiveOptions) -> Result<Sa
         if let Some(c) = &cursor {
             query.push(("cursor", c.clone()));
         }
-        let mut req = client.get(&url).query(&query);
-        if let Some(key) = &opts.api_key {
-            req = req.bearer_auth(key);
-        }
-        let resp = req.send().await.map_err(|e| {
-            server_err(format!(
-                "could not reach the server ({}); start it with `glassbox serve`, or point \
-                 --server / GLASSBOX_URL at a running one",
-                chain(&e)
-            ))
-        })?;
-        let status = resp.status();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| server_err(format!("the response broke off: {e}")))?;
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(server_err(format!(
-                "the server refused the request ({status}); pass an API key with --api-key or \
-                 GLASSBOX_API_KEY"
-            )));
-        }
-        if !status.is_success() {
-            let detail = serde_json::from_str::<ApiError>(&body)
-                .map(|e| e.error.message)
-                .unwrap_or_else(|_| body.chars().take(200).collect());
-            return Err(server_err(format!(
-                "GET /api/v1/traces answered {status}: {detail}"
-            )));
-        }
+        let body = server.get("/api/v1/traces", &query, None).await?;
         let page: Page = serde_json::from_str(&body).map_err(|e| {
-            server_err(format!(
+            server.error(format!(
                 "the answer is not a Glassbox trace list ({e}); is --server a Glassbox server?"
             ))
         })?;
@@ -270,49 +309,12 @@ async fn fetch_live(pairs: &[(String, String)], opts: &LiveOptions) -> Result<Sa
 
 /// A run stored on the server, read as a run file.
 async fn fetch_stored(id: &str, opts: &LiveOptions) -> Result<Sample, GateError> {
-    let base = opts.server.trim_end_matches('/');
-    let server_err = |message: String| GateError::Server {
-        url: base.to_owned(),
-        message,
-    };
-    let url = format!(
-        "{base}/api/v1/experiments/{}",
+    let path = format!(
+        "/api/v1/experiments/{}",
         percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
     );
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| server_err(format!("could not build an HTTP client: {e}")))?;
-    let mut req = client.get(&url);
-    if let Some(key) = &opts.api_key {
-        req = req.bearer_auth(key);
-    }
-    let resp = req.send().await.map_err(|e| {
-        server_err(format!(
-            "could not reach the server ({}); start it with `glassbox serve`, or point --server \
-             at a running one",
-            chain(&e)
-        ))
-    })?;
-    let status = resp.status();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| server_err(format!("the response broke off: {e}")))?;
-    if status == reqwest::StatusCode::NOT_FOUND {
-        return Err(server_err(format!(
-            "no stored run {id:?}; `glassbox eval list` shows the stored runs"
-        )));
-    }
-    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Err(server_err(format!(
-            "the server refused the request ({status}); pass an API key with --api-key or \
-             GLASSBOX_API_KEY"
-        )));
-    }
-    if !status.is_success() {
-        return Err(server_err(format!("GET {url} answered {status}")));
-    }
+    let not_found = format!("no stored run {id:?}; `glassbox eval list` shows the stored runs");
+    let body = Server::new(opts)?.get(&path, &[], Some(not_found)).await?;
     parse_run_file(&body, &format!("run:{id}"))
 }
 
