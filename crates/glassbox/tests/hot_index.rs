@@ -63,6 +63,11 @@ fn filters() -> Vec<Filter> {
             to_ns: Some(1_000),
             ..f()
         },
+        // A span-name search is matched in SQL, with scores and ordinals from memory.
+        Filter {
+            q: Some("chat".into()),
+            ..f()
+        },
     ]
 }
 

@@ -131,6 +131,12 @@ impl HotIndex {
         }
     }
 
+    pub fn scores_of(&self, trace_id: &[u8; 16]) -> Option<std::sync::Arc<[(Sym, f64)]>> {
+        self.trace_pos
+            .get(trace_id)
+            .and_then(|&i| self.traces[i].scores.clone())
+    }
+
     /// A numeric score on a trace (its row may not have arrived yet).
     pub fn add_score(&mut self, trace_id: [u8; 16], name: String, value: f64) {
         let mut name = Some(Sym::from(name));

@@ -326,25 +326,35 @@ impl SqliteStore {
         filter: &Filter,
         visit: &mut dyn FnMut(&TraceRow),
     ) -> Result<(), StoreError> {
+        let mut scores: std::collections::HashMap<[u8; 16], Vec<(Sym, f64)>> = Default::default();
         self.read(|conn| {
-            let mut scores: std::collections::HashMap<[u8; 16], Vec<(Sym, f64)>> =
-                Default::default();
             numeric_scores(conn, &mut |t, name, v| {
                 scores.entry(t).or_default().push((Sym::from(name), v));
-            })?;
+            })
+        })?;
+        self.trace_rows_sql(filter, &mut |t| match scores.get(&t.trace_id) {
+            Some(list) => {
+                let mut t = t.clone();
+                t.scores = Some(list.as_slice().into());
+                visit(&t);
+            }
+            None => visit(t),
+        })
+    }
+
+    /// Trace summary rows matching `filter`, without their scores.
+    fn trace_rows_sql(
+        &self,
+        filter: &Filter,
+        visit: &mut dyn FnMut(&TraceRow),
+    ) -> Result<(), StoreError> {
+        self.read(|conn| {
             visit_rows(
                 conn,
                 &format!("{TRACE_COLUMNS} FROM traces t"),
                 trace_conditions(filter),
                 trace_row,
-                &mut |t| match scores.get(&t.trace_id) {
-                    Some(list) => {
-                        let mut t = t.clone();
-                        t.scores = Some(list.as_slice().into());
-                        visit(&t);
-                    }
-                    None => visit(t),
-                },
+                visit,
             )
         })
     }
@@ -607,10 +617,12 @@ impl Store for SqliteStore {
             hot.for_each_trace(filter, visit);
             return Ok(());
         }
+        // Only the matching needs SQL (a span-name search); scores and ordinals are in memory.
         let hot = self.hot.read().map_err(|_| StoreError::Closed)?;
-        self.for_each_trace_sql(filter, &mut |t| {
+        self.trace_rows_sql(filter, &mut |t| {
             let mut t = t.clone();
             t.ordinal = hot.ordinal_of(&t.trace_id);
+            t.scores = hot.scores_of(&t.trace_id);
             visit(&t);
         })
     }
