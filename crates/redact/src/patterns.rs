@@ -1040,16 +1040,7 @@ mod tests {
     /// stand in for reports, on the dev texts and on edge cases.
     #[test]
     fn scanners_match_regex_reference() {
-        let dev = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/pii/dev.jsonl"
-        );
-        let mut texts: Vec<String> = std::fs::read_to_string(dev)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|v| v["text"].as_str().map(str::to_owned))
-            .collect();
+        let mut texts = crate::tests::dev_texts();
         // Upper-cased copies turn ids and hex into other shapes.
         let upper: Vec<String> = texts.iter().map(|t| t.to_uppercase()).collect();
         texts.extend(upper);
