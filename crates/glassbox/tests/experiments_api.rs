@@ -197,40 +197,23 @@ async fn runs_are_stored_once_listed_and_read_back_for_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("gate.yaml");
     std::fs::write(&policy, "rules: [pii_findings == 0]\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["gate", "--policy"])
-        .arg(&policy)
-        .args([
-            "--baseline",
-            "run:run-a",
-            "--candidate",
-            "run:run-a",
-            "--server",
-            &server.base,
-        ])
-        .env_remove("GLASSBOX_API_KEY")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
+    let gate = |baseline: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+            .args(["gate", "--policy"])
+            .arg(&policy)
+            .args(["--baseline", baseline, "--candidate", "run:run-a"])
+            .args(["--server", &server.base])
+            .env_remove("GLASSBOX_API_KEY")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap()
+    };
+    let out = gate("run:run-a");
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("run:run-a"), "{text}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["gate", "--policy"])
-        .arg(&policy)
-        .args([
-            "--baseline",
-            "run:missing",
-            "--candidate",
-            "run:run-a",
-            "--server",
-            &server.base,
-        ])
-        .env_remove("GLASSBOX_API_KEY")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
+    let out = gate("run:missing");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no stored run \"missing\""));
     // So does `eval compare`; live traffic is refused there with a reason.
